@@ -28,6 +28,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "DocketWire",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
             name: "DocketStore",
             dependencies: [
                 "DocketCore",
@@ -46,7 +50,34 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "DocketTestSupport",
+            dependencies: [
+                "DocketStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore"]),
-        .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketCore"]),
+        .testTarget(
+            name: "docketTests",
+            dependencies: ["docket", "DocketTestSupport"]
+        ),
+        .testTarget(
+            name: "DocketWireTests",
+            dependencies: [
+                "DocketWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "DocketStoreTests",
+            dependencies: [
+                "DocketStore", "DocketCore", "DocketTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

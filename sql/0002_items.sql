@@ -1,5 +1,13 @@
 -- Workflow definitions, items, revisions and the append-only event log.
 
+-- Timestamps cross the wire as microseconds since 1970, exactly: the audit chain hashes them.
+CREATE FUNCTION docket_micros(t timestamptz) RETURNS bigint
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
+CREATE FUNCTION docket_ts(micros bigint) RETURNS timestamptz
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT timestamptz 'epoch' + micros * interval '1 microsecond' $$;
+
 CREATE TABLE workflows (
     name        text NOT NULL,
     version     int NOT NULL CHECK (version >= 1),

@@ -1,2 +1,0 @@
-import DocketCore
-public enum DocketStoreX {}

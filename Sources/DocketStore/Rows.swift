@@ -1,0 +1,173 @@
+import DocketCore
+import Foundation
+import PostgresNIO
+
+/// JSON shapes of the snapshot columns of `items` (votes, endorsements, milestones).
+struct VoteJSON: Codable {
+    var reviewer: String
+    var verdict: String
+    var revision: Int
+    var at: Int64
+    var comment: String?
+
+    init(_ v: Vote) {
+        reviewer = v.reviewer
+        verdict = v.verdict.rawValue
+        revision = v.revision
+        at = v.at.epochMicroseconds
+        comment = v.comment
+    }
+
+    var vote: Vote? {
+        Verdict(rawValue: verdict).map { Vote(reviewer: reviewer, verdict: $0, revision: revision, at: Date(epochMicroseconds: at), comment: comment) }
+    }
+}
+
+struct EndorsementJSON: Codable {
+    var member: String
+    var by: String
+    var at: Int64
+    var comment: String?
+
+    init(_ e: Endorsement) {
+        member = e.member
+        by = e.by
+        at = e.at.epochMicroseconds
+        comment = e.comment
+    }
+
+    var endorsement: Endorsement { Endorsement(member: member, by: by, at: Date(epochMicroseconds: at), comment: comment) }
+}
+
+struct MilestoneJSON: Codable {
+    var number: Int
+    var title: String
+    var due: Int64?
+    var done: Int64?
+
+    init(_ m: Milestone) {
+        number = m.number
+        title = m.title
+        due = m.due?.epochMicroseconds
+        done = m.doneAt?.epochMicroseconds
+    }
+
+    var milestone: Milestone {
+        Milestone(number: number, title: title, due: due.map(Date.init(epochMicroseconds:)), doneAt: done.map(Date.init(epochMicroseconds:)))
+    }
+}
+
+enum JSON {
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    static func encode<T: Encodable>(_ value: T) -> String {
+        (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}
+
+/// An item row, with what the engine needs and the hash of its latest event.
+struct ItemRow: Sendable {
+    var snapshot: ItemSnapshot
+    var lastHash: [UInt8]
+    var final: Bool
+
+    /// Columns in the order `decode` reads them.
+    static let columns = """
+        id, workflow, workflow_version, title, theme, group_slug, state, version, author,
+        docket_micros(created_at), docket_micros(state_since), docket_micros(due_at), round,
+        fields::text, revisions, votes::text, assignees, endorsements::text, milestones::text, last_hash, final
+        """
+
+    static func columns(prefix p: String) -> String {
+        """
+        \(p).id, \(p).workflow, \(p).workflow_version, \(p).title, \(p).theme, \(p).group_slug, \(p).state, \(p).version, \(p).author,
+        docket_micros(\(p).created_at), docket_micros(\(p).state_since), docket_micros(\(p).due_at), \(p).round,
+        \(p).fields::text, \(p).revisions, \(p).votes::text, \(p).assignees, \(p).endorsements::text, \(p).milestones::text, \(p).last_hash, \(p).final
+        """
+    }
+
+    static let columnCount = 21
+
+    init(snapshot: ItemSnapshot, lastHash: [UInt8], final: Bool) {
+        self.snapshot = snapshot
+        self.lastHash = lastHash
+        self.final = final
+    }
+
+    init(_ row: PostgresRow, offset: Int = 0) throws {
+        let r = row.makeRandomAccess()
+        func col<T: PostgresDecodable>(_ i: Int, _ t: T.Type = T.self) throws -> T { try r[offset + i].decode(T.self, context: .default) }
+        let fields = JSON.decode([String: String].self, try col(13, String.self)) ?? [:]
+        let votes = (JSON.decode([VoteJSON].self, try col(15, String.self)) ?? []).compactMap(\.vote)
+        let endorsements = (JSON.decode([EndorsementJSON].self, try col(17, String.self)) ?? []).map(\.endorsement)
+        let milestones = (JSON.decode([MilestoneJSON].self, try col(18, String.self)) ?? []).map(\.milestone)
+        snapshot = ItemSnapshot(
+            id: try col(0), workflow: try col(1), workflowVersion: try col(2), title: try col(3),
+            theme: try col(4, String?.self), group: try col(5, String?.self), state: try col(6), version: try col(7),
+            author: try col(8), createdAt: Date(epochMicroseconds: try col(9)), stateSince: Date(epochMicroseconds: try col(10)),
+            dueAt: try col(11, Int64?.self).map(Date.init(epochMicroseconds:)), fields: fields, revisions: try col(14),
+            round: try col(12), votes: votes, assignees: try col(16, [String].self), endorsements: endorsements, milestones: milestones
+        )
+        lastHash = Array(try col(19, ByteBuffer.self).readableBytesView)
+        final = try col(20)
+    }
+}
+
+/// An event as stored: the engine's draft plus its place in the item's chain and the global log.
+public struct EventRecord: Sendable, Hashable {
+    /// Position in the global commit-ordered log; nil until the sequencer has numbered it
+    /// (it does so within milliseconds of the commit).
+    public var seq: Int64?
+    public var item: String
+    public var version: Int
+    public var type: String
+    public var transition: String?
+    public var from: String
+    public var to: String
+    public var actor: String
+    public var at: Date
+    public var comment: String?
+    public var data: [String: String]
+    public var hash: String
+
+    static let columns = """
+        l.seq, e.item_id, e.version, e.type, e.transition, e.from_state, e.to_state, e.actor,
+        docket_micros(e.at), e.comment, e.data::text, e.hash, e.prev_hash
+        """
+
+    init(seq: Int64?, chained: ChainedEvent, hash: [UInt8]) {
+        self.seq = seq
+        item = chained.item
+        version = chained.version
+        type = chained.type
+        transition = chained.transition
+        from = chained.from
+        to = chained.to
+        actor = chained.actor
+        at = Date(epochMicroseconds: chained.atMicros)
+        comment = chained.comment
+        data = chained.data
+        self.hash = AuditChain.hex(hash)
+    }
+
+    /// Decodes a row selected with `columns`; also returns the chain view for verification.
+    static func decode(_ row: PostgresRow, offset: Int = 0) throws -> (EventRecord, ChainedEvent, prev: [UInt8], hash: [UInt8]) {
+        let r = row.makeRandomAccess()
+        func col<T: PostgresDecodable>(_ i: Int, _ t: T.Type = T.self) throws -> T { try r[offset + i].decode(T.self, context: .default) }
+        let chained = ChainedEvent(
+            item: try col(1), version: try col(2), type: try col(3), transition: try col(4, String?.self),
+            from: try col(5), to: try col(6), actor: try col(7), atMicros: try col(8),
+            comment: try col(9, String?.self), data: JSON.decode([String: String].self, try col(10, String.self)) ?? [:])
+        let hash = Array(try col(11, ByteBuffer.self).readableBytesView)
+        let prev = Array(try col(12, ByteBuffer.self).readableBytesView)
+        return (EventRecord(seq: try col(0, Int64?.self), chained: chained, hash: hash), chained, prev, hash)
+    }
+}

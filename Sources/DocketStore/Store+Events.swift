@@ -1,0 +1,133 @@
+import DocketCore
+import Foundation
+import PostgresNIO
+
+extension Store {
+    /// An item's events, oldest first, as `actor` may see them.
+    public func history(_ id: String, actor: Actor) async throws -> [EventRecord] {
+        _ = try await item(id, actor: actor)
+        return try await read { connection in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: EventRecord.columns)
+                FROM events e LEFT JOIN event_log l ON l.event_id = e.id
+                WHERE e.item_id = \(id) ORDER BY e.version
+                """, logger: self.logger)
+            var out: [EventRecord] = []
+            for try await row in rows { out.append(try EventRecord.decode(row).0) }
+            return out
+        }
+    }
+
+    /// Numbers committed events in the global log, in commit-safe order, and returns how many
+    /// it numbered. Only events of transactions older than every running transaction are taken,
+    /// so a later commit can never slip in below a number already handed out. Several
+    /// instances may call this at once: one sequences, the others skip.
+    @discardableResult
+    public func sequenceEvents(limit: Int = 10_000) async throws -> Int {
+        try await transaction { connection in
+            let cursor = try await connection.query(
+                "SELECT last_xid::text, last_id, last_seq FROM event_sequencer WHERE id = 1 FOR UPDATE SKIP LOCKED", logger: self.logger)
+            var position: (String, Int64, Int64)?
+            for try await row in cursor.decode((String, Int64, Int64).self) { position = row }
+            guard let (lastXid, lastId, lastSeq) = position else { return 0 }
+            let rows = try await connection.query("""
+                WITH batch AS (
+                    SELECT id, xid, row_number() OVER (ORDER BY xid, id) AS n
+                    FROM events
+                    WHERE (xid, id) > (\(lastXid)::xid8, \(lastId)::int8)
+                      AND xid < pg_snapshot_xmin(pg_current_snapshot())
+                    ORDER BY xid, id
+                    LIMIT \(limit)),
+                logged AS (
+                    INSERT INTO event_log (seq, event_id) SELECT \(lastSeq) + n, id FROM batch RETURNING seq)
+                SELECT count(*)::int8, max(n)::int8,
+                       (SELECT xid::text FROM batch ORDER BY n DESC LIMIT 1), (SELECT id FROM batch ORDER BY n DESC LIMIT 1)
+                FROM batch
+                """, logger: self.logger)
+            var count: Int64 = 0
+            for try await (n, _, xid, id) in rows.decode((Int64, Int64?, String?, Int64?).self) {
+                count = n
+                if n > 0, let xid, let id {
+                    try await connection.query("""
+                        UPDATE event_sequencer SET last_xid = \(xid)::xid8, last_id = \(id), last_seq = \(lastSeq + n) WHERE id = 1
+                        """, logger: self.logger)
+                    try await connection.query("SELECT pg_notify('docket_events', \(String(lastSeq + n)))", logger: self.logger)
+                }
+            }
+            return Int(count)
+        }
+    }
+
+    /// Events in commit order after `seq`, at most `count`.
+    public func readEvents(after seq: Int64, count: Int) async throws -> [EventRecord] {
+        try await read { connection in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: EventRecord.columns)
+                FROM event_log l JOIN events e ON e.id = l.event_id
+                WHERE l.seq > \(seq) ORDER BY l.seq LIMIT \(count)
+                """, logger: self.logger)
+            var out: [EventRecord] = []
+            for try await row in rows { out.append(try EventRecord.decode(row).0) }
+            return out
+        }
+    }
+
+    public struct AuditReport: Sendable, Hashable {
+        public var items: Int
+        public var events: Int
+        public var ok: Bool
+        /// The first event whose chain does not verify: `PP-3 v4: hash does not match ...`.
+        public var firstBad: AuditChain.Break?
+    }
+
+    /// Recomputes every hash chain (or one item's) from the stored events and checks it against
+    /// the stored hashes and the item's last hash.
+    public func verify(item id: String? = nil) async throws -> AuditReport {
+        try await read { connection in
+            var report = AuditReport(items: 0, events: 0, ok: true, firstBad: nil)
+            var current: String?
+            var chain: [(event: ChainedEvent, prevHash: [UInt8], hash: [UInt8])] = []
+            var heads: [String: [UInt8]] = [:]
+            var seen: Set<String> = []
+            let headRows = try await connection.query("SELECT id, last_hash FROM items WHERE \(id)::text IS NULL OR id = \(id)", logger: self.logger)
+            for try await (item, head) in headRows.decode((String, ByteBuffer).self) { heads[item] = Array(head.readableBytesView) }
+            if let id, heads[id] == nil { throw StoreError.notFound("item \(id)") }
+
+            func finish() {
+                guard let item = current else { return }
+                report.items += 1
+                guard report.firstBad == nil else { return }
+                if let bad = AuditChain.verify(chain) {
+                    report.firstBad = bad
+                } else if heads[item] != chain.last?.hash {
+                    report.firstBad = AuditChain.Break(item: item, version: chain.last?.event.version ?? 0,
+                                                       reason: "the item's last hash does not match its latest event")
+                }
+            }
+            let rows = try await connection.query("""
+                SELECT \(unescaped: EventRecord.columns)
+                FROM events e LEFT JOIN event_log l ON l.event_id = e.id
+                WHERE \(id)::text IS NULL OR e.item_id = \(id)
+                ORDER BY e.item_id, e.version
+                """, logger: self.logger)
+            for try await row in rows {
+                let (_, chained, prev, hash) = try EventRecord.decode(row)
+                if chained.item != current {
+                    finish()
+                    current = chained.item
+                    seen.insert(chained.item)
+                    chain = []
+                }
+                chain.append((chained, prev, hash))
+                report.events += 1
+            }
+            finish()
+            report.items = max(report.items, heads.count)
+            if report.firstBad == nil, let missing = heads.keys.sorted().first(where: { !seen.contains($0) }) {
+                report.firstBad = AuditChain.Break(item: missing, version: 1, reason: "an item has no events")
+            }
+            report.ok = report.firstBad == nil
+            return report
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import NIOCore
+
+/// Writes ``RESPValue``s (replies) and commands (requests) as RESP bytes.
+///
+/// Replies are written for the connection's ``RESPVersion``. In RESP2 the
+/// RESP3-only types are downgraded the way Redis does it:
+///
+/// | value | RESP3 | RESP2 |
+/// | --- | --- | --- |
+/// | ``RESPValue/map(_:)`` | `%N` | flat array `*2N` of `k1, v1, k2, v2...` |
+/// | ``RESPValue/set(_:)``, ``RESPValue/push(_:)`` | `~N`, `>N` | array `*N` |
+/// | ``RESPValue/boolean(_:)`` | `#t` / `#f` | `:1` / `:0` |
+/// | ``RESPValue/null`` | `_` | `$-1` |
+/// | ``RESPValue/nullArray`` | `_` | `*-1` |
+/// | ``RESPValue/double(_:)`` | `,1.5` | bulk string `1.5` |
+/// | ``RESPValue/bigNumber(_:)`` | `(123` | bulk string `123` |
+/// | ``RESPValue/verbatim(format:text:)`` | `=N\r\ntxt:...` | bulk string of the text |
+///
+/// Simple strings, errors and big numbers are line-framed, so any `\r` or
+/// `\n` in them is replaced by a space.
+public enum RESPEncoder {
+    /// Appends `value` to `buffer` encoded for `version`.
+    public static func encode(_ value: RESPValue, as version: RESPVersion, into buffer: inout ByteBuffer) {
+        switch value {
+        case .simpleString(let s):
+            writeLine(UInt8(ascii: "+"), s, into: &buffer)
+        case .error(let s):
+            writeLine(UInt8(ascii: "-"), s, into: &buffer)
+        case .integer(let i):
+            writeHeader(UInt8(ascii: ":"), i, into: &buffer)
+        case .bulkString(let bytes):
+            writeBulk(bytes.readableBytesView, into: &buffer)
+        case .null:
+            buffer.writeStaticString(version == .resp3 ? "_\r\n" : "$-1\r\n")
+        case .nullArray:
+            buffer.writeStaticString(version == .resp3 ? "_\r\n" : "*-1\r\n")
+        case .array(let elements):
+            writeAggregate(UInt8(ascii: "*"), elements, version, into: &buffer)
+        case .set(let elements):
+            writeAggregate(UInt8(ascii: version == .resp3 ? "~" : "*"), elements, version, into: &buffer)
+        case .push(let elements):
+            writeAggregate(UInt8(ascii: version == .resp3 ? ">" : "*"), elements, version, into: &buffer)
+        case .map(let pairs):
+            if version == .resp3 {
+                writeHeader(UInt8(ascii: "%"), Int64(pairs.count), into: &buffer)
+            } else {
+                writeHeader(UInt8(ascii: "*"), Int64(pairs.count) * 2, into: &buffer)
+            }
+            for (key, element) in pairs {
+                encode(key, as: version, into: &buffer)
+                encode(element, as: version, into: &buffer)
+            }
+        case .double(let d):
+            if version == .resp3 {
+                writeLine(UInt8(ascii: ","), format(d), into: &buffer)
+            } else {
+                writeBulk(format(d).utf8, into: &buffer)
+            }
+        case .boolean(let b):
+            if version == .resp3 {
+                buffer.writeStaticString(b ? "#t\r\n" : "#f\r\n")
+            } else {
+                buffer.writeStaticString(b ? ":1\r\n" : ":0\r\n")
+            }
+        case .bigNumber(let s):
+            if version == .resp3 {
+                writeLine(UInt8(ascii: "("), s, into: &buffer)
+            } else {
+                writeBulk(s.utf8, into: &buffer)
+            }
+        case .verbatim(let format, let text):
+            if version == .resp3 {
+                let prefix = validVerbatimFormat(format) ? format : "txt"
+                writeHeader(UInt8(ascii: "="), Int64(text.utf8.count + 4), into: &buffer)
+                buffer.writeString(prefix)
+                buffer.writeInteger(UInt8(ascii: ":"))
+                buffer.writeString(text)
+                buffer.writeStaticString("\r\n")
+            } else {
+                writeBulk(text.utf8, into: &buffer)
+            }
+        }
+    }
+
+    /// Appends a request, `*N\r\n` followed by one bulk string per argument,
+    /// as clients send them.
+    public static func encodeCommand(_ args: [String], into buffer: inout ByteBuffer) {
+        writeHeader(UInt8(ascii: "*"), Int64(args.count), into: &buffer)
+        for arg in args {
+            writeBulk(arg.utf8, into: &buffer)
+        }
+    }
+
+    /// Appends a request made of binary-safe arguments (the readable bytes of
+    /// each buffer).
+    public static func encodeCommand(_ args: [ByteBuffer], into buffer: inout ByteBuffer) {
+        writeHeader(UInt8(ascii: "*"), Int64(args.count), into: &buffer)
+        for arg in args {
+            writeBulk(arg.readableBytesView, into: &buffer)
+        }
+    }
+
+    /// Formats a double the way Redis does: integral values below 2^53
+    /// without a fraction (`3`), others in shortest round-trip form
+    /// (`0.1`, `1e+20`), and `inf`, `-inf`, `nan`.
+    static func format(_ d: Double) -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        if d == d.rounded(), abs(d) < 9_007_199_254_740_992 {
+            return String(Int64(d))
+        }
+        return d.description
+    }
+
+    private static func validVerbatimFormat(_ format: String) -> Bool {
+        let bytes = Array(format.utf8)
+        return bytes.count == 3 && !bytes.contains { $0 == UInt8(ascii: ":") || $0 == 0x0D || $0 == 0x0A }
+    }
+
+    private static func writeHeader(_ type: UInt8, _ n: Int64, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(type)
+        buffer.writeString(String(n))
+        buffer.writeStaticString("\r\n")
+    }
+
+    private static func writeLine(_ type: UInt8, _ text: String, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(type)
+        if text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+            buffer.writeBytes(text.utf8.map { $0 == 0x0D || $0 == 0x0A ? UInt8(ascii: " ") : $0 })
+        } else {
+            buffer.writeString(text)
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    private static func writeBulk(_ bytes: some Collection<UInt8>, into buffer: inout ByteBuffer) {
+        writeHeader(UInt8(ascii: "$"), Int64(bytes.count), into: &buffer)
+        buffer.writeBytes(bytes)
+        buffer.writeStaticString("\r\n")
+    }
+
+    private static func writeAggregate(
+        _ type: UInt8, _ elements: [RESPValue], _ version: RESPVersion, into buffer: inout ByteBuffer
+    ) {
+        writeHeader(type, Int64(elements.count), into: &buffer)
+        for element in elements {
+            encode(element, as: version, into: &buffer)
+        }
+    }
+}
