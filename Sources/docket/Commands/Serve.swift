@@ -1,7 +1,11 @@
 import ArgumentParser
+import DocketServer
 import DocketStore
 import Foundation
 import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,37 +13,127 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             With no --database-url (or DOCKET_DATABASE_URL) it starts its own PostgreSQL under
             the data directory and stops it on exit. On first start it creates the user admin
-            and writes its token to DATA_DIR/admin.token (mode 0600).
+            and writes its token to DATA_DIR/admin.token (mode 0600). Port 0 picks a free port;
+            the address is printed on a line of its own: `listening on HOST:PORT`.
+            SIGTERM or SIGINT stops accepting, lets running commands finish, then stops.
 
-            Example: docket serve
-                     docket serve --listen 0.0.0.0:7433 --database-url postgres://docket@db/docket
+            Examples: docket serve
+                      docket serve --listen 0.0.0.0:7433 --database-url postgres://docket@db/docket
+                      docket serve --tls-cert server.pem --tls-key server.key
             """
     )
 
     @OptionGroup var database: DatabaseOptions
 
+    @Option(help: ArgumentHelp("Address to listen on (port 0 picks a free port).", valueName: "host:port"))
+    var listen = ProcessInfo.processInfo.environment["DOCKET_LISTEN"] ?? "127.0.0.1:7433"
+
     @Option(help: ArgumentHelp("Directory of workflow definitions to load at start.", valueName: "dir"))
     var workflows = "Workflows"
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain: serve TLS only.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key for --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close connections idle this many seconds (0: never).", valueName: "seconds"))
+    var idleTimeout = 0
+
+    @Option(name: .customLong("max-connections"), help: "Most connections served at once.")
+    var maxConnections = 10_000
+
+    @Option(name: .customLong("db-timeout"), help: ArgumentHelp("Seconds a command waits for PostgreSQL before answering UNAVAILABLE.", valueName: "seconds"))
+    var dbTimeout = 10
+
+    @Option(name: .customLong("pool-size"), help: "Most PostgreSQL connections this instance opens.")
+    var poolSize = 20
 
     func run() async throws {
         Logs.bootstrap()
         let logger = Logger(label: "docket")
-        let location = database.location
-        let workflowsDirectory = URL(fileURLWithPath: workflows)
+        var configuration = ServerConfiguration()
+        do {
+            try configuration.setListen(listen)
+        } catch {
+            fail(String(describing: error), code: Exit.usage)
+        }
+        configuration.tlsCertificate = tlsCert
+        configuration.tlsKey = tlsKey
+        configuration.maxConnections = maxConnections
+        if idleTimeout > 0 { configuration.idleTimeout = .seconds(idleTimeout) }
+        var location = database.location
+        location.maximumConnections = poolSize
+        let (workflowsDirectory, dataDirectory, timeout) = (URL(fileURLWithPath: workflows), location.dataDirectory, Duration.seconds(dbTimeout))
+        let chosen = configuration
+
         await reportingErrors {
-            try await location.withStore(logger: logger) { store, url in
-                let loaded = try await store.loadWorkflows(directory: workflowsDirectory)
-                for w in loaded where w.changed {
-                    logger.info("workflow ready", metadata: ["docket.workflow": "\(w.name)", "docket.version": "\(w.version)"])
-                }
-                if let token = try await store.bootstrapAdmin() {
-                    try AdminToken.write(token, dataDirectory: location.dataDirectory)
-                    logger.notice("created user admin; token in \(location.dataDirectory)/admin.token")
-                }
-                logger.notice("database ready", metadata: ["docket.database": "\(url)"])
-                await Signals.wait(for: [SIGINT, SIGTERM])
-                logger.notice("shutting down")
+            let (url, embedded) = try await location.resolve(logger: logger)
+            let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: location.maximumConnections), backgroundLogger: logger)
+            let store = Store(client: client, logger: logger, timeout: timeout)
+            let docket = DocketService(store: store, configuration: chosen, workflows: workflowsDirectory, dataDirectory: dataDirectory, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: client), .init(service: docket, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+            do {
+                try await group.run()
+            } catch {
+                try? await embedded?.stop()
+                throw error
             }
+            if let failure = docket.failure { try? await embedded?.stop(); throw failure }
+            try await embedded?.stop()
+        }
+    }
+}
+
+/// Migrates, loads workflows, creates the first admin, then runs the event hub and the
+/// admin server until shutdown.
+final class DocketService: Service, @unchecked Sendable {
+    let store: Store
+    let configuration: ServerConfiguration
+    let workflows: URL
+    let dataDirectory: String
+    let logger: Logger
+    private let lock = NSLock()
+    private var _failure: (any Error)?
+    var failure: (any Error)? { lock.withLock { _failure } }
+
+    init(store: Store, configuration: ServerConfiguration, workflows: URL, dataDirectory: String, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.workflows = workflows
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    func run() async throws {
+        do {
+            try await start()
+        } catch {
+            lock.withLock { _failure = error }
+            throw error
+        }
+    }
+
+    func start() async throws {
+        try await Migrator(directory: Migrator.defaultDirectory()).migrate(store.client, logger: logger)
+        try await store.loadWorkflows(directory: workflows)
+        if let token = try await store.bootstrapAdmin() {
+            try AdminToken.write(token, dataDirectory: dataDirectory)
+            logger.notice("created user admin; its token is in \(dataDirectory)/admin.token")
+        }
+        let hub = EventHub(store: store, logger: logger, interval: configuration.sequencerInterval)
+        let server = try AdminServer(configuration: configuration, store: store, hub: hub, logger: logger) { address in
+            let host = address.ipAddress ?? "127.0.0.1"
+            let shown = host.contains(":") ? "[\(host)]" : host
+            FileHandle.standardOutput.write(Data("listening on \(shown):\(address.port ?? 0)\n".utf8))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await hub.run() }
+            try await server.run()
+            group.cancelAll()
         }
     }
 }
@@ -49,32 +143,7 @@ enum AdminToken {
     static func write(_ token: String, dataDirectory: String) throws {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let path = "\(dataDirectory)/admin.token"
-        FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
-    }
-}
-
-enum Signals {
-    /// Suspends until one of `signals` arrives.
-    static func wait(for signals: [Int32]) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = OnceBox(continuation)
-            for sig in signals {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { once.resume() }
-                source.resume()
-                once.retain(source)
-            }
-        }
-    }
-
-    final class OnceBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<Void, Never>?
-        private var sources: [any DispatchSourceSignal] = []
-        init(_ c: CheckedContinuation<Void, Never>) { continuation = c }
-        func retain(_ s: any DispatchSourceSignal) { lock.withLock { sources.append(s) } }
-        func resume() { lock.withLock { continuation?.resume(); continuation = nil } }
     }
 }

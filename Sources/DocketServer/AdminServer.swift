@@ -1,0 +1,137 @@
+import DocketCore
+import DocketStore
+import DocketWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// Open connections, so shutdown can wait for in-flight commands and then close them all.
+final class SessionRegistry: Sendable {
+    struct Entry { var channel: any Channel; var busy: Bool }
+    private let entries = NIOLockedValueBox([Int64: Entry]())
+    private let nextID = NIOLockedValueBox<Int64>(0)
+
+    func makeID() -> Int64 { nextID.withLockedValue { $0 += 1; return $0 } }
+
+    func add(_ id: Int64, channel: any Channel, limit: Int) -> Bool {
+        entries.withLockedValue { e in
+            guard e.count < limit else { return false }
+            e[id] = Entry(channel: channel, busy: false)
+            return true
+        }
+    }
+
+    func remove(_ id: Int64) { _ = entries.withLockedValue { $0.removeValue(forKey: id) } }
+    func setBusy(_ id: Int64, _ busy: Bool) { entries.withLockedValue { $0[id]?.busy = busy } }
+    var anyBusy: Bool { entries.withLockedValue { $0.values.contains { $0.busy } } }
+    var channels: [any Channel] { entries.withLockedValue { $0.values.map(\.channel) } }
+    var count: Int { entries.withLockedValue { $0.count } }
+}
+
+/// The admin server: RESP over TCP (optionally TLS), one `SessionHandler` per connection.
+public final class AdminServer: Service, Sendable {
+    let configuration: ServerConfiguration
+    let services: Services
+    let logger: Logger
+    let registry = SessionRegistry()
+    let sslContext: NIOSSLContext?
+    private let bound = NIOLockedValueBox<(SocketAddress?, [CheckedContinuation<SocketAddress, any Error>])>((nil, []))
+    let onListening: @Sendable (SocketAddress) -> Void
+
+    public init(configuration: ServerConfiguration, store: Store, hub: EventHub, clock: any DocketClock = SystemClock(),
+                logger: Logger, onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws {
+        self.configuration = configuration
+        self.services = Services(store: store, clock: clock, hub: hub, configuration: configuration, stats: ServerStats())
+        self.logger = logger
+        self.onListening = onListening
+        if let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
+            sslContext = try Self.makeSSLContext(certificate: cert, key: key)
+        } else if configuration.tlsCertificate != nil || configuration.tlsKey != nil {
+            throw ConfigurationError("TLS needs both --tls-cert and --tls-key")
+        } else {
+            sslContext = nil
+        }
+    }
+
+    static func makeSSLContext(certificate: String, key: String) throws -> NIOSSLContext {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ConfigurationError("cannot load TLS certificate \(certificate) and key \(key): \(error)")
+        }
+    }
+
+    /// The address the server listens on, once bound (port 0 resolved).
+    public func boundAddress() async throws -> SocketAddress {
+        try await withCheckedThrowingContinuation { c in
+            let ready = bound.withLockedValue { state -> SocketAddress? in
+                if let a = state.0 { return a }
+                state.1.append(c)
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
+    }
+
+    public func run() async throws {
+        let router = CommandRouter(services: services)
+        let (registry, logger, sslContext, configuration) = (self.registry, self.logger, self.sslContext, self.configuration)
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.watcherOutputLimit / 2, high: configuration.watcherOutputLimit))
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { child in
+                    child.eventLoop.makeCompletedFuture {
+                        let sync = child.pipeline.syncOperations
+                        if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                        if let idle = configuration.idleTimeout {
+                            try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(Int64(idle.components.seconds) * 1_000_000_000 + idle.components.attoseconds / 1_000_000_000)))
+                        }
+                        let decoder = RESPRequestDecoder(limits: configuration.limits)
+                        try sync.addHandler(ByteToMessageHandler(decoder, maximumBufferSize: configuration.limits.maxBulkLength + 64 * 1024))
+                        let id = registry.makeID()
+                        let address = child.remoteAddress?.description ?? "?"
+                        try sync.addHandler(SessionHandler(router: router, decoder: decoder, registry: registry, id: id, address: address, logger: logger))
+                    }
+                }
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
+        } catch {
+            throw ConfigurationError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        guard let address = channel.localAddress else { throw ConfigurationError("the listening socket has no address") }
+        let waiting = bound.withLockedValue { state -> [CheckedContinuation<SocketAddress, any Error>] in
+            state.0 = address
+            defer { state.1 = [] }
+            return state.1
+        }
+        for c in waiting { c.resume(returning: address) }
+        onListening(address)
+        logger.notice("listening", metadata: ["docket.address": "\(address)", "docket.tls": "\(sslContext != nil)"])
+
+        await withGracefulShutdownHandler {
+            try? await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+        // Stop accepting, let in-flight commands finish (up to 10 s), then close every connection.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while registry.anyBusy, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for child in registry.channels { try? await child.close() }
+        logger.notice("admin server stopped")
+    }
+}
+
+extension EventHub: Service {}

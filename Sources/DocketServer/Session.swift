@@ -1,0 +1,45 @@
+import DocketCore
+import DocketWire
+
+/// What a command knows about the connection it came on.
+struct SessionInfo: Sendable {
+    var id: Int64
+    var actor: Actor?
+    var token: String?
+    var version: RESPVersion = .resp2
+    var name: String?
+    var watching: WatchFilter?
+    var address: String
+}
+
+/// Which events a watcher wants.
+struct WatchFilter: Sendable, Hashable {
+    var workflow: String?
+    var item: String?
+    var theme: String?
+
+    var channel: String {
+        if let item { return "item:\(item)" }
+        if let workflow { return "workflow:\(workflow)" }
+        if let theme { return "theme:\(theme)" }
+        return "events"
+    }
+}
+
+/// A change a command makes to its session.
+enum SessionUpdate: Sendable {
+    case authenticated(Actor, token: String)
+    case version(RESPVersion)
+    case name(String?)
+    case watch(WatchFilter)
+    case unwatch
+}
+
+/// How a command answers.
+enum Outcome: Sendable {
+    case reply(RESPValue, [SessionUpdate] = [])
+    /// Reply, then close the connection.
+    case close(RESPValue)
+    /// Needs the database: run off the event loop, answer when done.
+    case later(@Sendable () async -> (RESPValue, [SessionUpdate]))
+}

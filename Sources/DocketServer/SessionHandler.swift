@@ -1,0 +1,224 @@
+import DocketCore
+import DocketStore
+import DocketWire
+import Foundation
+import Logging
+import NIOCore
+
+/// One connection: answers requests in order (pipelining included), runs database commands
+/// off the event loop one at a time, and holds back reading while too much is queued.
+final class SessionHandler: ChannelDuplexHandler {
+    typealias InboundIn = [ByteBuffer]
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    static let maxQueued = 1024
+
+    let router: CommandRouter
+    let decoder: RESPRequestDecoder
+    let registry: SessionRegistry
+    let logger: Logger
+    var session: SessionInfo
+    var queue = CircularBuffer<[ByteBuffer]>()
+    var busy = false
+    var readHeld = false
+    var closing = false
+    var context: ChannelHandlerContext?
+    var rejected = false
+
+    init(router: CommandRouter, decoder: RESPRequestDecoder, registry: SessionRegistry, id: Int64, address: String, logger: Logger) {
+        self.router = router
+        self.decoder = decoder
+        self.registry = registry
+        self.logger = logger
+        self.session = SessionInfo(id: id, address: address)
+    }
+
+    var stats: ServerStats { router.services.stats }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let accepted = registry.add(session.id, channel: context.channel, limit: router.services.configuration.maxConnections)
+        stats.update { s in
+            s.connectionsTotal += 1
+            if accepted { s.connected += 1 } else { s.rejectedConnections += 1 }
+        }
+        if !accepted {
+            rejected = true
+            closing = true
+            write(.error("ERR max number of clients reached"), context: context)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !rejected {
+            registry.remove(session.id)
+            stats.update { $0.connected -= 1 }
+        }
+        if session.watching != nil {
+            router.services.hub.unsubscribe(session.id)
+            stats.update { $0.watchers -= 1 }
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        queue.append(unwrapInboundIn(data))
+        if !busy { drain(context: context) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if queue.count >= Self.maxQueued || busy && queue.count > 16 {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? RESPProtocolError {
+            closing = true
+            if error.kind == .httpRequest {
+                context.close(promise: nil)
+                return
+            }
+            stats.update { $0.errors += 1 }
+            logger.debug("protocol error", metadata: ["docket.client": "\(session.id)", "docket.error": "\(error.message)"])
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            RESPEncoder.encode(.error(error.reply), as: session.version, into: &buffer)
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        if error is IOError || error is ChannelError {
+            context.close(promise: nil)
+            return
+        }
+        logger.debug("connection error", metadata: ["docket.client": "\(session.id)", "docket.error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent, !busy, session.watching == nil {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: commands
+
+    func drain(context: ChannelHandlerContext) {
+        while !busy, !closing, let request = queue.popFirst() {
+            run(request, context: context)
+        }
+        if readHeld, queue.count < Self.maxQueued / 2, !busy || queue.count <= 16 {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    func run(_ request: [ByteBuffer], context: ChannelHandlerContext) {
+        stats.update { $0.commands += 1 }
+        var words: [String] = []
+        words.reserveCapacity(request.count)
+        for (i, arg) in request.enumerated() {
+            guard let word = String(validating: arg.readableBytesView, as: UTF8.self) else {
+                write(.error("INVALID argument \(i + 1) is not valid UTF-8"), context: context)
+                return
+            }
+            words.append(word)
+        }
+        switch router.route(words, session: session) {
+        case let .reply(value, updates):
+            apply(updates, context: context)
+            write(value, context: context)
+        case let .close(value):
+            closing = true
+            write(value, context: context)
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in context.close(promise: nil) }
+        case let .later(body):
+            busy = true
+            registry.setBusy(session.id, true)
+            let loop = context.eventLoop
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            Task {
+                let (value, updates) = await body()
+                loop.execute {
+                    bound.value.finish(value, updates)
+                }
+            }
+        }
+    }
+
+    func finish(_ value: RESPValue, _ updates: [SessionUpdate]) {
+        guard let context else { return }
+        busy = false
+        registry.setBusy(session.id, false)
+        apply(updates, context: context)
+        write(value, context: context)
+        context.flush()
+        drain(context: context)
+        context.flush()
+    }
+
+    func write(_ value: RESPValue, context: ChannelHandlerContext) {
+        if case .error = value { stats.update { $0.errors += 1 } }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        RESPEncoder.encode(value, as: session.version, into: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func apply(_ updates: [SessionUpdate], context: ChannelHandlerContext) {
+        for update in updates {
+            switch update {
+            case let .authenticated(actor, token):
+                session.actor = actor
+                session.token = token
+                decoder.authenticated = true
+            case let .version(v):
+                session.version = v
+            case let .name(n):
+                session.name = n
+            case let .watch(filter):
+                guard let actor = session.actor else { continue }
+                if session.watching == nil { stats.update { $0.watchers += 1 } }
+                session.watching = filter
+                let loop = context.eventLoop
+                let bound = NIOLoopBound(self, eventLoop: loop)
+                router.services.hub.subscribe(session.id, filter: filter, actor: actor) { event, channel in
+                    loop.execute { bound.value.push(event, channel: channel) }
+                }
+            case .unwatch:
+                if session.watching != nil {
+                    router.services.hub.unsubscribe(session.id)
+                    stats.update { $0.watchers -= 1 }
+                }
+                session.watching = nil
+            }
+        }
+    }
+
+    /// Sends one event to a watcher; a watcher that cannot keep up is cut off.
+    func push(_ event: EventRecord, channel name: String) {
+        guard let context, !closing, session.watching != nil else { return }
+        if !context.channel.isWritable {
+            closing = true
+            logger.notice("watcher too slow: output buffer limit reached, disconnecting", metadata: ["docket.client": "\(session.id)"])
+            context.close(promise: nil)
+            return
+        }
+        let frame: [RESPValue] = [.bulk(session.version == .resp3 ? "event" : "message"), .bulk(name), Reply.event(event)]
+        write(session.version == .resp3 ? .push(frame) : .array(frame), context: context)
+        context.flush()
+    }
+}
