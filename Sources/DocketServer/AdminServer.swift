@@ -119,9 +119,9 @@ public final class AdminServer: Service, Sendable {
         onListening(address)
         logger.notice("listening", metadata: ["docket.address": "\(address)", "docket.tls": "\(sslContext != nil)"])
 
-        await withGracefulShutdownHandler {
-            try? await channel.closeFuture.get()
-        } onGracefulShutdown: {
+        try? await withTaskCancellationOrGracefulShutdownHandler {
+            try await channel.closeFuture.get()
+        } onCancelOrGracefulShutdown: {
             channel.close(promise: nil)
         }
         // Stop accepting, let in-flight commands finish (up to 10 s), then close every connection.

@@ -72,13 +72,21 @@ public final class EventHub: Sendable {
     }
 
     func listenLoop() async {
+        let listening = NIOLockedValueBox<PostgresConnection?>(nil)
         while !Task.isCancelled {
             do {
-                try await store.client.withConnection { connection in
-                    try await connection.listen(on: "docket_events") { notifications in
-                        await self.catchUp()
-                        for try await _ in notifications { await self.catchUp() }
+                try await withTaskCancellationHandler {
+                    try await store.client.withConnection { connection in
+                        listening.withLockedValue { $0 = connection }
+                        defer { listening.withLockedValue { $0 = nil } }
+                        try await connection.listen(on: "docket_events") { notifications in
+                            await self.catchUp()
+                            for try await _ in notifications { await self.catchUp() }
+                        }
                     }
+                } onCancel: {
+                    // A LISTEN waits for notifications forever: closing its connection ends it.
+                    listening.withLockedValue { $0 }?.close().whenComplete { _ in }
                 }
             } catch {
                 if Task.isCancelled { return }
