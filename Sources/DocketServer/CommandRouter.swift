@@ -16,6 +16,8 @@ final class ServerStats: Sendable {
         var errors = 0
         var watchers = 0
         var rejectedConnections = 0
+        /// The port actually bound (the configured one may be 0).
+        var port: Int?
     }
 
     func update(_ body: (inout State) -> Void) { state.withLockedValue(body) }
@@ -93,6 +95,7 @@ struct CommandRouter: Sendable {
         for (name, handler) in workflowCommands { t[name] = handler }
         for (name, handler) in directoryCommands { t[name] = handler }
         for (name, handler) in trackingCommands { t[name] = handler }
+        for (name, handler) in migrateCommands { t[name] = handler }
         return t
     }()
 }

@@ -103,27 +103,35 @@ extension Store {
                 return earlier
             }
             let row = try await self.lockItem(connection, id: id)
-            let definition = try await self.definition(row.snapshot.workflow, version: row.snapshot.workflowVersion)
-            let item = row.snapshot
-            guard Engine.canSee(definition, item, actor: actor) else { throw StoreError.notFound("item \(id)") }
-            if let ifVersion, ifVersion != item.version {
-                throw StoreError.conflict(item: id, current: item.version, expected: ifVersion)
-            }
-            let decision = Engine.decide(definition, item, actor: actor, command: command, now: now)
-            guard let draft = decision.event, let change = decision.change else { throw StoreError.denied(decision) }
-            if case let .assignment(users) = change {
-                try await self.requireUsers(connection, users)
-            }
-            if case let .endorsement(e) = change {
-                try await self.requireMember(connection, e.member)
-            }
-            let next = item.applying(change, definition: definition, now: now)
-            let chained = ChainedEvent(item: id, version: next.version, draft: draft)
-            let hash = chained.hash(previous: row.lastHash)
-            try await self.write(connection, next: next, definition: definition, chained: chained, prev: row.lastHash,
-                                 hash: hash, change: change, key: key, command: commandText)
-            return Applied(event: EventRecord(seq: nil, chained: chained, hash: hash), item: next, replayed: false)
+            return try await self.applyLocked(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
+                                              key: key, commandText: commandText, now: now)
         }
+    }
+
+    /// Decides and writes `command` on an item already locked in this transaction.
+    func applyLocked(_ connection: PostgresConnection, row: ItemRow, command: Command, actor: Actor, ifVersion: Int?,
+                     key: String?, commandText: String, now: Date) async throws -> Applied {
+        let item = row.snapshot
+        let id = item.id
+        let definition = try await definition(item.workflow, version: item.workflowVersion)
+        guard Engine.canSee(definition, item, actor: actor) else { throw StoreError.notFound("item \(id)") }
+        if let ifVersion, ifVersion != item.version {
+            throw StoreError.conflict(item: id, current: item.version, expected: ifVersion)
+        }
+        let decision = Engine.decide(definition, item, actor: actor, command: command, now: now)
+        guard let draft = decision.event, let change = decision.change else { throw StoreError.denied(decision) }
+        if case let .assignment(users) = change {
+            try await requireUsers(connection, users)
+        }
+        if case let .endorsement(e) = change {
+            try await requireMember(connection, e.member)
+        }
+        let next = item.applying(change, definition: definition, now: now)
+        let chained = ChainedEvent(item: id, version: next.version, draft: draft)
+        let hash = chained.hash(previous: row.lastHash)
+        try await write(connection, next: next, definition: definition, chained: chained, prev: row.lastHash,
+                        hash: hash, change: change, key: key, command: commandText)
+        return Applied(event: EventRecord(seq: nil, chained: chained, hash: hash), item: next, replayed: false)
     }
 
     /// What the engine would decide, with every check, without changing anything.

@@ -13,6 +13,8 @@ public struct TestServer: Sendable {
     public let store: Store
     public let adminToken: String
     public let url: DatabaseURL
+    /// This instance's scheduler; tests tick it after moving the clock.
+    public let scheduler: Scheduler
     public var address: ServerAddress { ServerAddress(host: "127.0.0.1", port: port) }
 
     /// A client authenticated as `user` (admin by default), closed after `body`.
@@ -66,7 +68,9 @@ public struct TestServer: Sendable {
                 var handles: [TestServer] = []
                 for (i, s) in runningServers.enumerated() {
                     let address = try await s.boundAddress()
-                    handles.append(TestServer(port: address.port ?? 0, store: Store(client: runningClients[i], logger: logger), adminToken: token, url: url))
+                    let store = Store(client: runningClients[i], logger: logger)
+                    handles.append(TestServer(port: address.port ?? 0, store: store, adminToken: token, url: url,
+                                              scheduler: Scheduler(store: store, clock: clock, logger: logger)))
                 }
                 return try await body(handles)
             }

@@ -90,6 +90,8 @@ public struct StateDefinition: Sendable, Hashable {
     /// Who can see an item in this state; nil means everyone.
     public var visibleTo: [Role]?
     public var final: Bool
+    /// States of earlier versions this one takes the place of, for `WORKFLOW.MIGRATE`.
+    public var replaces: [String] = []
 
     public init(
         name: String, title: String? = nil, transitions: [TransitionDefinition] = [],

@@ -22,7 +22,7 @@ public struct WorkflowParser {
     }
 
     static let topKeys: Set = ["workflow", "version", "title", "prefix", "create", "fields", "initial", "states", "description"]
-    static let stateKeys: Set = ["on", "due", "remind", "review", "endorse", "visible-to", "final", "title", "description"]
+    static let stateKeys: Set = ["on", "due", "remind", "review", "endorse", "visible-to", "final", "title", "description", "replaces"]
     static let transitionKeys: Set = ["to", "by", "not", "require", "quorum", "after", "title", "description"]
     static let quorumKeys: Set = ["approve", "changes", "reject", "endorsements", "milestones"]
     static let reviewKeys: Set = ["by", "not", "stale-on-revision"]
@@ -136,6 +136,7 @@ public struct WorkflowParser {
             state.title = string(smap["title"], path: path + ".title", what: "\(what) title")
             state.final = bool(smap["final"], path: path + ".final", what: "\(what) final") ?? false
             state.endorse = bool(smap["endorse"], path: path + ".endorse", what: "\(what) endorse") ?? false
+            state.replaces = strings(smap["replaces"], path: path + ".replaces", what: "\(what) replaces")
             state.due = duration(smap["due"], path: path + ".due", what: "\(what) due")
             state.remind = sequence(smap["remind"], path: path + ".remind", what: "\(what) remind").compactMap {
                 duration($0, path: path + ".remind", what: "\(what) remind")

@@ -130,8 +130,10 @@ final class DocketService: Service, @unchecked Sendable {
             let shown = host.contains(":") ? "[\(host)]" : host
             FileHandle.standardOutput.write(Data("listening on \(shown):\(address.port ?? 0)\n".utf8))
         }
+        let scheduler = Scheduler(store: store, clock: SystemClock(), logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await hub.run() }
+            group.addTask { await scheduler.run() }
             try await server.run()
             group.cancelAll()
         }

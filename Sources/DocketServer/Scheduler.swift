@@ -1,0 +1,43 @@
+import DocketStore
+import Foundation
+import Logging
+
+/// Fires due reminders and timed transitions as the user `system`. Every `docket serve`
+/// instance runs one; timers are claimed with `FOR UPDATE SKIP LOCKED`, so each fires once.
+/// A timer that came due while every instance was down fires at the next start.
+public struct Scheduler: Sendable {
+    let store: Store
+    let clock: any DocketClock
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: Store, clock: any DocketClock, interval: Duration = .seconds(1), logger: Logger) {
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Fires everything due now; returns what fired.
+    @discardableResult
+    public func tick() async throws -> [Store.FiredTimer] {
+        let fired = try await store.fireDueTimers(now: clock.now())
+        for f in fired {
+            logger.info("timer fired", metadata: ["docket.item": "\(f.item)", "docket.timer": "\(f.kind) \(f.name)",
+                                                  "docket.outcome": "\(f.event.map { "\($0.type) v\($0.version)" } ?? f.problem ?? "")"])
+        }
+        return fired
+    }
+
+    /// Ticks every `interval` until cancelled.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                try await tick()
+            } catch {
+                logger.warning("scheduler: \(error)")
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import DocketCore
+import Foundation
+import PostgresNIO
+
+extension Store {
+    /// What one due timer did.
+    public struct FiredTimer: Sendable, Hashable {
+        public var item: String
+        public var kind: String
+        public var name: String
+        /// The event appended, or nil when the timer was obsolete or its guards failed.
+        public var event: EventRecord?
+        public var problem: String?
+    }
+
+    /// Claims one timer due at `now` (skipping timers another instance holds), fires it as the
+    /// scheduler in the same transaction, and deletes it. Returns nil when nothing is due.
+    /// Each timer fires exactly once, however many instances run this at once.
+    public func fireNextDueTimer(now: Date) async throws -> FiredTimer? {
+        try await transaction { connection in
+            let claimed = try await connection.query("""
+                SELECT id, item_id, round, kind, name FROM timers
+                WHERE fire_at <= docket_ts(\(now.epochMicroseconds))
+                ORDER BY fire_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                """, logger: self.logger)
+            var timer: (Int64, String, Int, String, String)?
+            for try await row in claimed.decode((Int64, String, Int, String, String).self) { timer = row }
+            guard let (timerID, itemID, round, kind, name) = timer else { return nil }
+            try await connection.query("DELETE FROM timers WHERE id = \(timerID)", logger: self.logger)
+            let row = try await self.lockItem(connection, id: itemID)
+            var fired = FiredTimer(item: itemID, kind: kind, name: name, event: nil, problem: nil)
+            guard row.snapshot.round == round else {
+                fired.problem = "obsolete: the item has left the state the timer was set in"
+                return fired
+            }
+            let command: Command = kind == "reminder" ? .remind(index: Int(name) ?? 0) : .fire(transition: name)
+            do {
+                let applied = try await self.applyLocked(connection, row: row, command: command, actor: .system, ifVersion: nil,
+                                                         key: nil, commandText: Self.describe(command, id: itemID), now: now)
+                fired.event = applied.event
+            } catch let StoreError.denied(decision) {
+                fired.problem = decision.refusal
+                self.logger.notice("timer refused", metadata: ["docket.item": "\(itemID)", "docket.timer": "\(kind) \(name)", "docket.refusal": "\(decision.refusal)"])
+            }
+            return fired
+        }
+    }
+
+    /// Fires every timer due at `now`; returns what fired.
+    @discardableResult
+    public func fireDueTimers(now: Date, limit: Int = 10_000) async throws -> [FiredTimer] {
+        var out: [FiredTimer] = []
+        while out.count < limit, let fired = try await fireNextDueTimer(now: now) { out.append(fired) }
+        return out
+    }
+
+    /// When the next timer is due, if any.
+    public func nextTimerDue() async throws -> Date? {
+        try await read { c in
+            for try await micros in try await c.query("SELECT docket_micros(min(fire_at)) FROM timers", logger: self.logger).decode(Int64?.self) {
+                return micros.map(Date.init(epochMicroseconds:))
+            }
+            return nil
+        }
+    }
+}
+
+extension Store {
+    /// Moves the running items of `name` to `version`: each in its own transaction, with a
+    /// `migration` event. Stranded items are listed and left untouched. `dryRun` changes nothing.
+    public func migrate(workflow name: String, to version: Int, dryRun: Bool, actor: Actor, now: Date) async throws -> [WorkflowMigration.Plan] {
+        let target = try await definition(name, version: version)
+        let ids: [String] = try await read { c in
+            var out: [String] = []
+            for try await id in try await c.query("""
+                SELECT id FROM items WHERE workflow = \(name) AND workflow_version <> \(version) AND NOT final ORDER BY n
+                """, logger: self.logger).decode(String.self) { out.append(id) }
+            return out
+        }
+        var plans: [WorkflowMigration.Plan] = []
+        for id in ids {
+            if dryRun {
+                let row = try await read { c in try await self.loadItem(c, id: id) }
+                plans.append(WorkflowMigration.plan(row.snapshot, to: target))
+                continue
+            }
+            let plan: WorkflowMigration.Plan = try await transaction { c in
+                let row = try await self.lockItem(c, id: id)
+                let plan = WorkflowMigration.plan(row.snapshot, to: target)
+                guard let toState = plan.toState, !row.final else { return plan }
+                var next = row.snapshot
+                next.version += 1
+                next.workflowVersion = version
+                next.state = toState
+                let draft = EventDraft(type: .migration, from: row.snapshot.state, to: toState, actor: actor.handle, at: now,
+                                       data: ["from_version": String(row.snapshot.workflowVersion), "to_version": String(version)])
+                let chained = ChainedEvent(item: id, version: next.version, draft: draft)
+                let hash = chained.hash(previous: row.lastHash)
+                try await self.write(c, next: next, definition: target, chained: chained, prev: row.lastHash, hash: hash,
+                                     change: .none, key: nil, command: "migrate \(id)")
+                try await c.query("UPDATE items SET workflow_version = \(version) WHERE id = \(id)", logger: self.logger)
+                return plan
+            }
+            plans.append(plan)
+        }
+        return plans
+    }
+}
