@@ -5,8 +5,15 @@ import Foundation
 struct WorkflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflow",
-        abstract: "Check and draw workflow definitions.",
-        subcommands: [Check.self, Graph.self]
+        abstract: "Check and draw workflow definitions; list, show and load them on the server.",
+        discussion: """
+            check and graph read definition files and need no server; list, show and load talk
+            to the server.
+
+            Example: docket workflow check
+            Example: docket workflow list
+            """,
+        subcommands: [Check.self, Graph.self, List.self, Show.self, Load.self]
     )
 
     struct Check: ParsableCommand {
