@@ -72,7 +72,7 @@ enum DemoData {
         # leaves open are overdue moments later and the board shows what overdue looks like.
         workflow: urgent-request
         version: 1
-        title: Urgent request from a member (demo timings: dues in seconds)
+        title: "Urgent request from a member (demo timings: dues in seconds)"
         prefix: UR
         create: [secretariat, admin]
         fields:

@@ -40,6 +40,8 @@ struct SeedCommand: AsyncParsableCommand {
                 throw CLIFailure(.invalid, "this server already has the demo data (member kazan exists)",
                                  hint: "seed an empty server, e.g. `docket serve --data-dir /tmp/docket-demo` and `docket seed --demo --data-dir /tmp/docket-demo`")
             }
+            // The demo workflow first: if the server refuses it, nothing has been created.
+            try await s.call("WORKFLOW.LOAD", DemoData.urgentRequestWorkflow)
             var directory: [[String]] = []
             for m in DemoData.members {
                 directory.append(MemberImport.command(slug: m.slug, name: m.name, kind: m.kind, country: m.country, section: "Eurasia"))
@@ -54,7 +56,6 @@ struct SeedCommand: AsyncParsableCommand {
                     directory.append(["USER.GRANT", p.handle, parts[1], "GROUP", parts[0]])
                 }
             }
-            directory.append(["WORKFLOW.LOAD", DemoData.urgentRequestWorkflow])
             try await s.all(directory)
             Terminal.write("directory: \(DemoData.members.count) members, \(DemoData.groups.count) working groups, \(DemoData.people.count) people\n")
 
