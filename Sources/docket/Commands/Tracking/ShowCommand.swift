@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocketCore
 import DocketWire
 import Foundation
 
@@ -24,21 +25,28 @@ struct ShowCommand: AsyncParsableCommand {
     func run() async throws {
         try await connection.withSession { s in
             let r = try await s.all([["ITEM.GET", id], ["REVIEW.LIST", id], ["ENDORSE.LIST", id], ["MILESTONE.LIST", id], ["ITEM.HISTORY", id]])
-            let (item, reviews, endorsements, milestones, history) = (r[0], r[1].elements, r[2].elements, r[3].elements, r[4].elements)
+            let (item, endorsements, milestones, history) = (r[0], r[2].elements, r[3].elements, r[4].elements)
+            // The definition the item runs on says which state reviews; assignments outlive the
+            // review round, so outside one an assigned reviewer has nothing pending.
+            let source = try? await s.call("WORKFLOW.GET", item.text("workflow"), "VERSION", item.text("workflow_version"))
+            let definition = source.flatMap { WorkflowParser.parse($0.text("source")).0 }
+            let state = definition?.state(item.text("state"))
+            let reviews = r[1].elements.filter { state?.review != nil || $0.optionalText("vote") != nil }
             if output.printJSON(.object([
                 ("item", JSONValue(item)), ("reviews", JSONValue(r[1])), ("endorsements", JSONValue(r[2])),
                 ("milestones", JSONValue(r[3])), ("history", JSONValue(.array(Array(history.suffix(events))))),
             ])) { return }
-            Terminal.write(Self.render(item, reviews: reviews, endorsements: endorsements, milestones: milestones,
+            Terminal.write(Self.render(item, state: state, reviews: reviews, endorsements: endorsements, milestones: milestones,
                                        history: Array(history.suffix(events)), totalEvents: history.count))
         }
     }
 
-    static func render(_ item: RESPValue, reviews: [RESPValue], endorsements: [RESPValue], milestones: [RESPValue],
-                       history: [RESPValue], totalEvents: Int) -> String {
+    static func render(_ item: RESPValue, state definition: StateDefinition?, reviews: [RESPValue], endorsements: [RESPValue],
+                       milestones: [RESPValue], history: [RESPValue], totalEvents: Int) -> String {
         let now = Date()
         var out = "\(item.text("id").styled(.bold))  \(item.text("title").styled(.bold))\n"
         var state = item.text("state")
+        if let title = definition?.title { state += " — \(title)" }
         if item.flag("final") { state += " (final)" }
         var about: [(String, String)] = [
             ("workflow", "\(item.text("workflow")) v\(item.text("workflow_version"))"),
@@ -50,8 +58,13 @@ struct ShowCommand: AsyncParsableCommand {
         about += [("theme", item.optionalText("theme") ?? "—"), ("group", item.optionalText("group") ?? "—"),
                   ("author", item.text("author")), ("created", When.short(item.optionalText("created_at"))),
                   ("version", item.text("version"))]
-        let transitions = item.list("transitions").map(\.displayText)
-        if !transitions.isEmpty { about.append(("transitions", transitions.joined(separator: ", "))) }
+        let transitions = item.list("transitions").map { name -> String in
+            let text = name.displayText
+            guard let t = definition?.transition(text) else { return text }
+            if let after = t.after { return "\(text) (by the scheduler after \(after))" }
+            return "\(text) → \(t.to) (\(t.by.map(\.rawValue).joined(separator: ", ")))"
+        }
+        if !transitions.isEmpty { about.append(("transitions", transitions.joined(separator: "; "))) }
         out += pairs(about)
         if let fields = item["fields"]?.mapValue, !fields.isEmpty {
             out += "\n" + "fields".styled(.bold) + "\n"
