@@ -19,7 +19,7 @@ struct Docket: AsyncParsableCommand {
         version: DocketVersion.current,
         groupedSubcommands: [
             CommandGroup(name: "Drafting", subcommands: [NewCommand.self, EditCommand.self, ReviseCommand.self, TextCommand.self, DiffCommand.self,
-                                                         CommentCommand.self, DoCommand.self, WhyCommand.self]),
+                                                         CommentCommand.self, DoCommand.self, WhyCommand.self, MilestoneCommand.self]),
             CommandGroup(name: "Reviewing and endorsing", subcommands: [InboxCommand.self, ReviewCommand.self, AssignCommand.self,
                                                                         EndorseCommand.self, UnendorseCommand.self]),
             CommandGroup(name: "Tracking", subcommands: [StatusCommand.self, ListCommand.self, ShowCommand.self, HistoryCommand.self,

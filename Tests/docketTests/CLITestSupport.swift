@@ -1,4 +1,5 @@
 import DocketClient
+import DocketServer
 import DocketTestSupport
 import DocketWire
 import Foundation
@@ -12,8 +13,9 @@ struct Desk: Sendable {
     let tokens: [String: String]
 
     /// Boots a server, sets up the Eurasia section, runs `body`, removes the temporary home.
-    static func with<T: Sendable>(section: Bool = true, _ body: @Sendable (Desk) async throws -> T) async throws -> T {
-        try await TestServer.with { server in
+    static func with<T: Sendable>(section: Bool = true, configure: @Sendable (inout ServerConfiguration) -> Void = { _ in },
+                                  _ body: @Sendable (Desk) async throws -> T) async throws -> T {
+        try await TestServer.with(configure: configure) { server in
             if section { try await server.withClient { admin in try await EurasiaSection.setUp(admin) } }
             var tokens = ["admin": server.adminToken]
             if section {

@@ -53,7 +53,7 @@ struct TerminalOutputTests {
             ["watch"], ["export"], ["member", "add"], ["member", "list"], ["member", "import"], ["user", "add"], ["user", "list"],
             ["user", "grant"], ["user", "revoke"], ["group", "add"], ["group", "list"], ["theme", "add"], ["theme", "list"],
             ["token", "create"], ["token", "revoke"], ["workflow", "check"], ["workflow", "graph"], ["workflow", "list"],
-            ["workflow", "show"], ["workflow", "load"], ["seed"], ["login"], ["logout"], ["whoami"], ["serve"],
+            ["workflow", "show"], ["workflow", "load"], ["milestone", "add"], ["milestone", "done"], ["milestone", "list"], ["seed"], ["login"], ["logout"], ["whoami"], ["serve"],
         ]
         for command in commands {
             let r = try await CLI.docket(["help"] + command)

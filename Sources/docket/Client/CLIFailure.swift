@@ -81,6 +81,12 @@ struct CLIFailure: Error, Sendable, CustomStringConvertible {
     init(_ error: ClientError, address: ServerAddress, tls: Bool) {
         let local = ConnectionSettings.isLoopback(address.host)
         switch error {
+        case .connectionFailed(_, let reason) where reason.contains("CERTIFICATE_VERIFY_FAILED") || reason.contains("certificate"):
+            self.init(.unavailable, "could not connect to \(address): its TLS certificate is not trusted",
+                      hint: "pass --cacert FILE with the server's certificate or its CA")
+        case .connectionFailed(_, let reason) where reason.contains("TLS"):
+            self.init(.unavailable, "could not connect to \(address): TLS handshake failed",
+                      hint: "check that the server serves TLS on that port, and --cacert")
         case .connectionFailed(_, let reason):
             let why = reason.contains("Connection refused") ? "connection refused"
                 : reason.contains("Network is unreachable") ? "network unreachable" : reason
@@ -88,6 +94,8 @@ struct CLIFailure: Error, Sendable, CustomStringConvertible {
                 ? "start the server with `docket serve`, or pass --server HOST:PORT"
                 : "check --server and that the server is running" + (tls ? "" : "; if it serves TLS pass --tls")
             self.init(.unavailable, "could not connect to \(address): \(why)", hint: hint)
+        case .protocolError(let message) where !tls && (message.contains("\\x15") || message.contains("\\x16")):
+            self.init(.unavailable, "\(address) answered in TLS", hint: "pass --tls (and --cacert FILE unless its certificate comes from a public CA)")
         case .connectionClosed, .protocolError:
             self.init(.unavailable, "\(error.description) by \(address)",
                       hint: tls ? "check that \(address) is a Docket server with TLS" : "check that \(address) is a Docket server; if it serves TLS pass --tls")

@@ -30,7 +30,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         var args = ["REPORT.STATUS"]
-        if let workflow { args += ["WORKFLOW", workflow] }
+        if let workflow { args += ["WORKFLOW", WorkflowKind.workflow(workflow)] }
         if let theme { args += ["THEME", theme] }
         if let asOf { args += ["ASOF", asOf] }
         let command = args
