@@ -79,6 +79,8 @@ public final class EventHub: Sendable {
                     try await store.client.withConnection { connection in
                         listening.withLockedValue { $0 = connection }
                         defer { listening.withLockedValue { $0 = nil } }
+                        // Cancelled while the lease was pending: onCancel found no connection to close.
+                        try Task.checkCancellation()
                         try await connection.listen(on: "docket_events") { notifications in
                             await self.catchUp()
                             for try await _ in notifications { await self.catchUp() }

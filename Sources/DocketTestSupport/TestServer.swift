@@ -57,22 +57,27 @@ public struct TestServer: Sendable {
                 servers.append(try AdminServer(configuration: configuration, store: store, hub: hub, clock: clock, logger: logger))
             }
             let (runningClients, runningServers, runningHubs) = (clients, servers, hubs)
-            return try await withThrowingTaskGroup(of: Void.self) { group in
-                for c in runningClients { group.addTask { await c.run() } }
-                for h in runningHubs { group.addTask { await h.run() } }
-                for s in runningServers { group.addTask { try await s.run() } }
-                defer { group.cancelAll() }
-                let first = Store(client: runningClients[0], logger: logger)
-                try await first.loadWorkflows(directory: TestDatabase.packageRoot.appendingPathComponent("Workflows"))
-                let token = try await first.bootstrapAdmin() ?? ""
-                var handles: [TestServer] = []
-                for (i, s) in runningServers.enumerated() {
-                    let address = try await s.boundAddress()
-                    let store = Store(client: runningClients[i], logger: logger)
-                    handles.append(TestServer(port: address.port ?? 0, store: store, adminToken: token, url: url,
-                                              scheduler: Scheduler(store: store, clock: clock, logger: logger)))
+            // The pools run outside, so they stop only after the servers, hubs and scheduler
+            // that use them have stopped (a lease from a stopped pool would wait forever).
+            return try await withThrowingTaskGroup(of: Void.self) { pools in
+                for c in runningClients { pools.addTask { await c.run() } }
+                defer { pools.cancelAll() }
+                return try await withThrowingTaskGroup(of: Void.self) { group in
+                    for h in runningHubs { group.addTask { await h.run() } }
+                    for s in runningServers { group.addTask { try await s.run() } }
+                    defer { group.cancelAll() }
+                    let first = Store(client: runningClients[0], logger: logger)
+                    try await first.loadWorkflows(directory: TestDatabase.packageRoot.appendingPathComponent("Workflows"))
+                    let token = try await first.bootstrapAdmin() ?? ""
+                    var handles: [TestServer] = []
+                    for (i, s) in runningServers.enumerated() {
+                        let address = try await s.boundAddress()
+                        let store = Store(client: runningClients[i], logger: logger)
+                        handles.append(TestServer(port: address.port ?? 0, store: store, adminToken: token, url: url,
+                                                  scheduler: Scheduler(store: store, clock: clock, logger: logger)))
+                    }
+                    return try await body(handles)
                 }
-                return try await body(handles)
             }
         }
     }
