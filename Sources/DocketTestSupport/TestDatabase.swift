@@ -35,6 +35,18 @@ public enum TestDatabase {
 
     /// Creates an empty database, migrated unless `migrate` is false, and drops it afterwards.
     public static func withDatabase<T: Sendable>(migrate: Bool = true, _ body: @Sendable (DatabaseURL) async throws -> T) async throws -> T {
+        await TestPermits.shared.acquire()
+        do {
+            let result = try await withDatabaseNow(migrate: migrate, body)
+            await TestPermits.shared.release()
+            return result
+        } catch {
+            await TestPermits.shared.release()
+            throw error
+        }
+    }
+
+    static func withDatabaseNow<T: Sendable>(migrate: Bool, _ body: @Sendable (DatabaseURL) async throws -> T) async throws -> T {
         let base = try await baseURL()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         try await DatabaseLocation.withClient(url: base, maximumConnections: 1, logger: logger) { client in

@@ -178,7 +178,7 @@ struct DocketClientTests {
             #expect(!reason.isEmpty)
             #expect(error.description.hasPrefix("could not connect to \(address)"))
         }
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(60), "fails rather than hangs")
     }
 
     @Test("a server that never answers makes the call time out and closes the connection")
@@ -191,7 +191,7 @@ struct DocketClientTests {
                 try await client.call("PING")
             }
             let elapsed = clock.now - start
-            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(5))
+            #expect(elapsed >= .milliseconds(250), "the reply timeout, not an earlier failure")
             await #expect(throws: ClientError.connectionClosed) {
                 try await client.call("PING")
             }

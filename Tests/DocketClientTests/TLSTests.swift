@@ -95,7 +95,7 @@ struct TLSTests {
                 }
                 #expect(reason.contains("timed out"))
             }
-            #expect(clock.now - start < .seconds(5))
+            #expect(clock.now - start < .seconds(60), "fails rather than hangs")
         }
     }
 }
