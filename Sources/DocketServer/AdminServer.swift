@@ -110,6 +110,7 @@ public final class AdminServer: Service, Sendable {
             throw ConfigurationError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
         guard let address = channel.localAddress else { throw ConfigurationError("the listening socket has no address") }
+        services.stats.update { $0.port = address.port }
         let waiting = bound.withLockedValue { state -> [CheckedContinuation<SocketAddress, any Error>] in
             state.0 = address
             defer { state.1 = [] }

@@ -13,6 +13,11 @@ extension CommandRouter {
             return .reply(args.count == 1 ? .bulk(args[0]) : .simpleString("PONG"))
         },
         "QUIT": { _, _, _ throws(CommandError) in .close(Reply.ok()) },
+        // Binary-safe in SessionHandler.run: `redis-cli --pipe` ends with ECHO of 20 random bytes.
+        "ECHO": { _, args, _ throws(CommandError) in
+            try args.require(1, atMost: 1)
+            return .reply(.bulk(args[0]))
+        },
         "SELECT": { _, args, _ throws(CommandError) in
             try args.require(1, atMost: 1)
             guard args[0] == "0" else { throw .syntax("DB index is out of range (Docket has only database 0)") }
@@ -121,7 +126,7 @@ enum ServerInfo {
         let uptime = Int(Date().timeIntervalSince(services.stats.startedAt))
         let sections: [(String, [(String, String)])] = [
             ("Server", [("docket_version", version), ("redis_version", "7.0.0"), ("mode", "standalone"),
-                        ("tcp_port", String(services.configuration.port)), ("uptime_in_seconds", String(uptime)),
+                        ("tcp_port", String(stats.port ?? services.configuration.port)), ("uptime_in_seconds", String(uptime)),
                         ("process_id", String(ProcessInfo.processInfo.processIdentifier))]),
             ("Clients", [("connected_clients", String(stats.connected)), ("watchers", String(stats.watchers)),
                          ("maxclients", String(services.configuration.maxConnections))]),

@@ -129,6 +129,18 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func run(_ request: [ByteBuffer], context: ChannelHandlerContext) {
         stats.update { $0.commands += 1 }
+        // ECHO answers its argument byte for byte, UTF-8 or not: `redis-cli --pipe` ends its
+        // stream with ECHO of 20 random bytes and waits to read them back. The router still
+        // checks authentication and the RESP2 watching rules.
+        if request.count == 2, request[0].readableBytes == 4,
+           String(decoding: request[0].readableBytesView, as: UTF8.self).uppercased() == "ECHO" {
+            if case let .reply(.error(message), _) = router.route(["ECHO", ""], session: session) {
+                write(.error(message), context: context)
+            } else {
+                write(.bulkString(request[1]), context: context)
+            }
+            return
+        }
         var words: [String] = []
         words.reserveCapacity(request.count)
         for (i, arg) in request.enumerated() {
