@@ -4,7 +4,7 @@ import DocketWire
 import Foundation
 import Testing
 
-@Suite("A policy paper from creation to adoption, through the admin server", .timeLimit(.minutes(3)))
+@Suite("A policy paper from creation to adoption, through the admin server", .timeLimit(.minutes(10)))
 struct PolicyPaperJourneyTests {
     @Test("walk a paper through review and endorsement; history and audit check out", arguments: [false, true])
     func journey(resp3: Bool) async throws {

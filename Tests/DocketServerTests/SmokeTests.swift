@@ -4,7 +4,7 @@ import DocketWire
 import Foundation
 import Testing
 
-@Suite("Server smoke", .timeLimit(.minutes(1)))
+@Suite("Server smoke", .timeLimit(.minutes(10)))
 struct SmokeTests {
     @Test("boots on port 0 and answers PING and WHOAMI")
     func boot() async throws {

@@ -25,7 +25,7 @@ let timedYAML = """
       lapsed: { final: true }
     """
 
-@Suite("Time and events", .timeLimit(.minutes(3)))
+@Suite("Time and events", .timeLimit(.minutes(10)))
 struct TimeAndEventsTests {
     static let t0 = Date(timeIntervalSince1970: 1_795_000_000)
 

@@ -5,7 +5,7 @@ import Foundation
 import PostgresNIO
 import Testing
 
-@Suite("Store on PostgreSQL", .timeLimit(.minutes(3)))
+@Suite("Store on PostgreSQL", .timeLimit(.minutes(10)))
 struct StoreTests {
     @Test("a policy paper from draft to adoption, every event chained")
     func paperLifecycle() async throws {
