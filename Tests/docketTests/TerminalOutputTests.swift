@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: terminal, pipes, help", .timeLimit(.minutes(3)))
+@Suite("docket: terminal, pipes, help", .timeLimit(.minutes(10)))
 struct TerminalOutputTests {
     /// Runs `docket args` under a pseudo-terminal with `script`.
     func underTerminal(_ desk: Desk, _ args: [String], noColor: String = "") async throws -> CLI.Result {
@@ -53,7 +53,7 @@ struct TerminalOutputTests {
             ["watch"], ["export"], ["member", "add"], ["member", "list"], ["member", "import"], ["user", "add"], ["user", "list"],
             ["user", "grant"], ["user", "revoke"], ["group", "add"], ["group", "list"], ["theme", "add"], ["theme", "list"],
             ["token", "create"], ["token", "revoke"], ["workflow", "check"], ["workflow", "graph"], ["workflow", "list"],
-            ["workflow", "show"], ["workflow", "load"], ["milestone", "add"], ["milestone", "done"], ["milestone", "list"], ["seed"], ["login"], ["logout"], ["whoami"], ["serve"],
+            ["workflow", "show"], ["workflow", "load"], ["member"], ["user"], ["group"], ["theme"], ["token"], ["report"], ["milestone"], ["workflow"], ["milestone", "add"], ["milestone", "done"], ["milestone", "list"], ["seed"], ["login"], ["logout"], ["whoami"], ["serve"],
         ]
         for command in commands {
             let r = try await CLI.docket(["help"] + command)
@@ -65,7 +65,7 @@ struct TerminalOutputTests {
     }
 }
 
-@Suite("docket seed --demo", .timeLimit(.minutes(3)))
+@Suite("docket seed --demo", .timeLimit(.minutes(10)))
 struct SeedCommandTests {
     @Test("fills an empty server with every reachable state through real transitions; refuses to run twice")
     func demo() async throws {

@@ -20,10 +20,14 @@ struct Session: Sendable {
         try await client.call(args)
     }
 
-    /// Sends all commands in one write; throws the first error reply.
+    /// Sends the commands pipelined, in writes of at most `batch` commands (each write's
+    /// replies must come within the client's timeout); throws the first error reply.
     @discardableResult
-    func all(_ commands: [[String]]) async throws -> [RESPValue] {
-        let replies = try await client.pipeline(commands)
+    func all(_ commands: [[String]], batch: Int = 16) async throws -> [RESPValue] {
+        var replies: [RESPValue] = []
+        for start in stride(from: 0, to: commands.count, by: batch) {
+            replies += try await client.pipeline(Array(commands[start..<min(start + batch, commands.count)]))
+        }
         for reply in replies {
             if case .error(let line) = reply { throw ServerError(line: line) }
         }

@@ -4,6 +4,9 @@ struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group",
         abstract: "Working groups, which own items and carry themes (admin).",
+        discussion: """
+            Example: docket group add gender-equity-wg "Working group on gender equity" --theme gender-equity
+            """,
         subcommands: [Add.self, List.self]
     )
 

@@ -4,6 +4,10 @@ struct MemberCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "member",
         abstract: "Member governments: cities, regions, metropolises, associations (admin).",
+        discussion: """
+            Example: docket member list
+            Example: docket member import members.csv
+            """,
         subcommands: [Add.self, List.self, MemberImport.self]
     )
 

@@ -50,7 +50,7 @@ struct MemberImport: AsyncParsableCommand {
             try await connection.withSession { s in
                 let progress = Progress(total: rows.count, enabled: Terminal.stderrIsTTY && !output.json)
                 var done = 0
-                for batch in stride(from: 0, to: rows.count, by: 50).map({ Array(rows[$0..<min($0 + 50, rows.count)]) }) {
+                for batch in stride(from: 0, to: rows.count, by: 20).map({ Array(rows[$0..<min($0 + 20, rows.count)]) }) {
                     let replies = try await s.client.pipeline(batch.map(\.command))
                     for (row, reply) in zip(batch, replies) {
                         if case .error(let line) = reply {

@@ -4,6 +4,9 @@ struct ThemeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "theme",
         abstract: "Themes: gender-equity, sustainability, local-innovation and more (admin).",
+        discussion: """
+            Example: docket theme list
+            """,
         subcommands: [Add.self, List.self]
     )
 

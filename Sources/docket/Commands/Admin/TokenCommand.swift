@@ -4,6 +4,9 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Create and revoke users' tokens (admin).",
+        discussion: """
+            Example: docket token create anahit
+            """,
         subcommands: [Create.self, Revoke.self]
     )
 

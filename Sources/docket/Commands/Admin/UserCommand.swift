@@ -4,6 +4,10 @@ struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
         abstract: "People: handles, names, the member they represent, roles (admin).",
+        discussion: """
+            Example: docket user add nino "ნინო ბერიძე" --member tbilisi
+            Example: docket user grant nino chair --group gender-equity-wg
+            """,
         subcommands: [Add.self, List.self, Grant.self, Revoke.self]
     )
 

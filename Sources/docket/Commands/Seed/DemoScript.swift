@@ -8,7 +8,7 @@ struct DemoScript {
     let secretariat = "aigul"
 
     /// Items created, by workflow.
-    final class Tally: @unchecked Sendable {
+    final class Tally {
         var created: [String: Int] = [:]
         var adoptedPaper: String?
     }

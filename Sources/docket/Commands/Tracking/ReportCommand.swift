@@ -4,6 +4,9 @@ struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Reports for the secretariat.",
+        discussion: """
+            Example: docket report cycle --format csv
+            """,
         subcommands: [Cycle.self]
     )
 
