@@ -7,7 +7,7 @@ import Testing
 /// Byte-level requests over raw TCP, the cases of Redis' tests/unit/protocol.tcl and the
 /// limits of PROTOCOL.md: a protocol error is answered `-ERR Protocol error: ...` and closes
 /// that connection only.
-@Suite("Protocol errors and limits over raw TCP", .timeLimit(.minutes(3)))
+@Suite("Protocol errors and limits over raw TCP", .timeLimit(.minutes(10)))
 struct ProtocolLimitTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String

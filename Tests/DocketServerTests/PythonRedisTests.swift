@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// The admin server driven by redis-py, the most used Redis client library, in RESP2 and RESP3.
-@Suite("redis-py against the admin server", .timeLimit(.minutes(3)))
+@Suite("redis-py against the admin server", .timeLimit(.minutes(10)))
 struct PythonRedisTests {
     /// Prints one `name=value` line per check; the test reads them back.
     static let script = #"""

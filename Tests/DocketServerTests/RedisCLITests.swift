@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// The admin server driven by the stock `redis-cli`, in RESP2 and (`-3`) RESP3.
-@Suite("redis-cli against the admin server", .timeLimit(.minutes(3)))
+@Suite("redis-cli against the admin server", .timeLimit(.minutes(10)))
 struct RedisCLITests {
     /// `-3` for RESP3, nothing for RESP2.
     static func protocolFlag(_ resp3: Bool) -> [String] { resp3 ? ["-3"] : [] }

@@ -6,7 +6,7 @@ import Testing
 
 /// Who may see and change what, through the admin server: drafts hidden outside their group
 /// and the secretariat, admin-only directory commands, IFVERSION conflicts and idempotency keys.
-@Suite("Visibility, roles, IFVERSION and KEY", .timeLimit(.minutes(3)))
+@Suite("Visibility, roles, IFVERSION and KEY", .timeLimit(.minutes(10)))
 struct VisibilityTests {
     /// Runs `body` as `user`, whose token is created on the spot.
     static func `as`<T: Sendable>(_ user: String, _ server: TestServer, resp3: Bool = false,
