@@ -25,6 +25,9 @@ final class SessionHandler: ChannelDuplexHandler {
     var closing = false
     var context: ChannelHandlerContext?
     var rejected = false
+    /// A protocol error that arrived behind requests still being answered: sent (and the
+    /// connection closed) once they are, so replies stay in order.
+    var pendingProtocolError: RESPProtocolError?
 
     init(router: CommandRouter, decoder: RESPRequestDecoder, registry: SessionRegistry, id: Int64, address: String, logger: Logger) {
         self.router = router
@@ -78,7 +81,7 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if queue.count >= Self.maxQueued || busy && queue.count > 16 {
+        if queue.count >= Self.maxQueued || busy && queue.count > 16 || pendingProtocolError != nil {
             readHeld = true
         } else {
             context.read()
@@ -87,16 +90,13 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? RESPProtocolError {
-            closing = true
-            if error.kind == .httpRequest {
-                context.close(promise: nil)
+            if busy || !queue.isEmpty {
+                // E.g. AUTH (answered asynchronously) pipelined with a request over the
+                // pre-auth limits: answer AUTH and what is queued first, then the error.
+                pendingProtocolError = error
                 return
             }
-            stats.update { $0.errors += 1 }
-            logger.debug("protocol error", metadata: ["docket.client": "\(session.id)", "docket.error": "\(error.message)"])
-            var buffer = context.channel.allocator.buffer(capacity: 64)
-            RESPEncoder.encode(.error(error.reply), as: session.version, into: &buffer)
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            failProtocol(error, context: context)
             return
         }
         if error is IOError || error is ChannelError {
@@ -105,6 +105,20 @@ final class SessionHandler: ChannelDuplexHandler {
         }
         logger.debug("connection error", metadata: ["docket.client": "\(session.id)", "docket.error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    /// Answers a protocol error (nothing for an HTTP request) and closes the connection.
+    func failProtocol(_ error: RESPProtocolError, context: ChannelHandlerContext) {
+        closing = true
+        if error.kind == .httpRequest {
+            context.close(promise: nil)
+            return
+        }
+        stats.update { $0.errors += 1 }
+        logger.debug("protocol error", metadata: ["docket.client": "\(session.id)", "docket.error": "\(error.message)"])
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        RESPEncoder.encode(.error(error.reply), as: session.version, into: &buffer)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -120,6 +134,11 @@ final class SessionHandler: ChannelDuplexHandler {
     func drain(context: ChannelHandlerContext) {
         while !busy, !closing, let request = queue.popFirst() {
             run(request, context: context)
+        }
+        if !busy, !closing, queue.isEmpty, let error = pendingProtocolError {
+            pendingProtocolError = nil
+            failProtocol(error, context: context)
+            return
         }
         if readHeld, queue.count < Self.maxQueued / 2, !busy || queue.count <= 16 {
             readHeld = false

@@ -160,6 +160,28 @@ struct ProtocolLimitTests {
         }
     }
 
+    /// A request pipelined behind AUTH was sent before AUTH succeeded, so the pre-auth limits
+    /// apply to it; but AUTH, answered asynchronously, still gets its reply first.
+    @Test("requests before a protocol error are answered first, in order")
+    func errorAfterPendingRequests() async throws {
+        try await TestServer.with { server in
+            let c = try await RawConnection.connect(port: server.port)
+            defer { c.close() }
+            _ = await c.sendAll(Array("AUTH admin \(server.adminToken)\r\nPING a b c d e f g h i j k\r\n".utf8))
+            let answer = await c.readToEnd()
+            #expect(answer.text == "+OK\r\n-ERR Protocol error: too many arguments before AUTH\r\n")
+            #expect(answer.closed)
+
+            let authed = try await RawConnection.authenticated(port: server.port, token: server.adminToken)
+            defer { authed.close() }
+            _ = await authed.sendAll(Array("ITEM.GET PP-1\r\nWHOAMI\r\nPING\r\n*3000000000\r\nPING\r\n".utf8))
+            let replies = await authed.readToEnd()
+            #expect(replies.text.hasPrefix("-NOTFOUND item PP-1 not found\r\n*8\r\n$4\r\nuser\r\n$5\r\nadmin\r\n"), "\(replies.text.debugDescription)")
+            #expect(replies.text.hasSuffix("+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n"), "\(replies.text.debugDescription)")
+            #expect(replies.closed)
+        }
+    }
+
     @Test("QUIT answers +OK and closes")
     func quit() async throws {
         try await TestServer.with { server in
