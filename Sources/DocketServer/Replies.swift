@@ -47,6 +47,8 @@ enum Reply {
             ("comment", text(e.comment)),
             ("version", .integer(Int64(e.version))),
             ("hash", .bulk(e.hash)),
+            // Beyond PROTOCOL.md: what the event was about (verdict, field, member, revision, ...).
+            ("data", map(e.data.sorted { $0.key < $1.key }.map { ($0.key, .bulk($0.value)) })),
         ])
     }
 

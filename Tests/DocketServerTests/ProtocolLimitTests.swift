@@ -160,6 +160,28 @@ struct ProtocolLimitTests {
         }
     }
 
+    @Test("wrong argument counts and 1,024-element requests are command errors: the connection stays open")
+    func argumentCounts() async throws {
+        try await TestServer.with { server in
+            let c = try await RawConnection.authenticated(port: server.port, token: server.adminToken)
+            defer { c.close() }
+            // protocol.tcl "Generic wrong number of args".
+            try await c.send("PING x y z\r\n")
+            let wrong = "-ERR wrong number of arguments for 'ping' command\r\n"
+            #expect(await c.read(count: wrong.utf8.count).text == wrong)
+            // The largest request allowed: 1,024 elements, in one write.
+            let request = "*1024\r\n$4\r\nPING\r\n" + String(repeating: "$1\r\nx\r\n", count: 1023)
+            try await c.send(request + "PING\r\n")
+            let answer = await c.read(count: wrong.utf8.count + 7)
+            #expect(answer.text == wrong + "+PONG\r\n")
+            #expect(!answer.closed)
+            // An unknown command is an error reply, not a protocol error.
+            try await c.send("NO.SUCH thing\r\nPING\r\n")
+            let unknown = "-ERR unknown command 'NO.SUCH' 'thing'\r\n+PONG\r\n"
+            #expect(await c.read(count: unknown.utf8.count).text == unknown)
+        }
+    }
+
     /// A request pipelined behind AUTH was sent before AUTH succeeded, so the pre-auth limits
     /// apply to it; but AUTH, answered asynchronously, still gets its reply first.
     @Test("requests before a protocol error are answered first, in order")

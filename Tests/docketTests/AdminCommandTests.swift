@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: the directory, for admins", .timeLimit(.minutes(3)))
+@Suite("docket: the directory, for admins", .timeLimit(.minutes(10)))
 struct AdminCommandTests {
     @Test("members, users, roles, groups, themes, tokens")
     func directory() async throws {

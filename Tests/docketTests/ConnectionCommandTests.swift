@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: connecting and logging in", .timeLimit(.minutes(3)))
+@Suite("docket: connecting and logging in", .timeLimit(.minutes(10)))
 struct ConnectionCommandTests {
     @Test("no token anywhere: one line naming docket login, exit 77")
     func noToken() async throws {

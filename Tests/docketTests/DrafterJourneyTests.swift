@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: a drafter's day", .timeLimit(.minutes(3)))
+@Suite("docket: a drafter's day", .timeLimit(.minutes(10)))
 struct DrafterJourneyTests {
     @Test("new, edit, revise from a file and stdin, text, diff, comment, why, do")
     func drafting() async throws {

@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: a thematic project from proposal to completion", .timeLimit(.minutes(3)))
+@Suite("docket: a thematic project from proposal to completion", .timeLimit(.minutes(10)))
 struct ProjectJourneyTests {
     @Test("propose, appraise, approve, run milestone by milestone, report, complete")
     func project() async throws {

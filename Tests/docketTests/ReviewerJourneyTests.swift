@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: reviewers and chairs", .timeLimit(.minutes(3)))
+@Suite("docket: reviewers and chairs", .timeLimit(.minutes(10)))
 struct ReviewerJourneyTests {
     @Test("assign, inbox, review, accept")
     func reviewing() async throws {
@@ -52,7 +52,7 @@ struct ReviewerJourneyTests {
     }
 }
 
-@Suite("docket: member representatives", .timeLimit(.minutes(3)))
+@Suite("docket: member representatives", .timeLimit(.minutes(10)))
 struct MemberJourneyTests {
     @Test("endorse for the member one represents, withdraw, and the secretariat records for others")
     func endorsing() async throws {

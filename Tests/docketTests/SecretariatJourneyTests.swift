@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: the secretariat's board and reports", .timeLimit(.minutes(3)))
+@Suite("docket: the secretariat's board and reports", .timeLimit(.minutes(10)))
 struct SecretariatJourneyTests {
     @Test("status, list, show, history, waiting, overdue, report cycle, export")
     func tracking() async throws {

@@ -2,7 +2,7 @@ import DocketTestSupport
 import Foundation
 import Testing
 
-@Suite("docket: connecting with TLS", .timeLimit(.minutes(3)))
+@Suite("docket: connecting with TLS", .timeLimit(.minutes(10)))
 struct TLSCommandTests {
     @Test("--cacert trusts the server's certificate; plain TCP or an untrusted certificate is exit 69 with a hint")
     func tls() async throws {

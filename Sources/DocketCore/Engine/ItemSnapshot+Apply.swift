@@ -19,9 +19,8 @@ extension ItemSnapshot {
             next.dueAt = dueAt
             next.round += 1
             next.votes = []
-            if definition.state(to)?.final == true {
-                next.assignees = []
-            }
+            // Reviewers are assigned per visit to a review state.
+            next.assignees = []
         case let .field(name, value):
             next.fields[name] = value
         case let .revision(number, _, _, _):
