@@ -194,12 +194,15 @@ final class SessionHandler: ChannelDuplexHandler {
     func finish(_ value: RESPValue, _ updates: [SessionUpdate]) {
         guard let context else { return }
         busy = false
-        registry.setBusy(session.id, false)
         apply(updates, context: context)
         write(value, context: context)
         context.flush()
         drain(context: context)
         context.flush()
+        // Only now: a pipelined command that drain() just started keeps the session busy, so a
+        // shutdown waiting for idle sessions never sees it idle between two commands and closes
+        // it with that command applied but unanswered.
+        if !busy { registry.setBusy(session.id, false) }
     }
 
     func write(_ value: RESPValue, context: ChannelHandlerContext) {
