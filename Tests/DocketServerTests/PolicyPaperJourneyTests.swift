@@ -9,7 +9,7 @@ struct PolicyPaperJourneyTests {
     @Test("walk a paper through review and endorsement; history and audit check out", arguments: [false, true])
     func journey(resp3: Bool) async throws {
         try await TestServer.with { server in
-            try await server.withClient(resp3: resp3) { admin in try await Section.setUp(admin) }
+            try await server.withClient(resp3: resp3) { admin in try await EurasiaSection.setUp(admin) }
             let ana = try await server.store.createToken(for: "ana")
             let id: String = try await server.withClient(user: "ana", token: ana, resp3: resp3) { c in
                 let item = try await c.call("ITEM.CREATE", "policy-paper", "Green public procurement in member cities",

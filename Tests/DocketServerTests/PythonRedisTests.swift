@@ -93,7 +93,7 @@ struct PythonRedisTests {
     func redisPy(protocolVersion: Int) async throws {
         let python = try await Tool.pythonWithRedis()
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             let ana = try await server.store.createToken(for: "ana")
             let output = try await withTemporaryDirectory { dir in
                 let path = dir + "/docket_redis_py.py"

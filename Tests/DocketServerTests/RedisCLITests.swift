@@ -66,7 +66,7 @@ struct RedisCLITests {
     @Test("AUTH user token then WHOAMI, fed on stdin", arguments: [false, true])
     func authThenWhoami(resp3: Bool) async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             let ana = try await server.store.createToken(for: "ana")
             let cli = try RedisCLI(port: server.port, extra: ["--no-raw"])
             let hello = resp3 ? "HELLO 3\n" : ""
@@ -131,7 +131,7 @@ struct RedisCLITests {
     @Test("ITEM.CREATE and ITEM.GET print the item map", arguments: [false, true])
     func createAndGet(resp3: Bool) async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             let ana = try await server.store.createToken(for: "ana")
             let cli = try RedisCLI(port: server.port, user: "ana", token: ana, extra: Self.protocolFlag(resp3))
             let created = try await cli.run(["ITEM.CREATE", "policy-paper", "Cycling lanes in Almaty", "THEME", "sustainability",
@@ -177,7 +177,7 @@ struct RedisCLITests {
     @Test("error replies print as (error) with their class first", arguments: [false, true])
     func errors(resp3: Bool) async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             let omar = try await server.store.createToken(for: "omar")
             let admin = try RedisCLI(port: server.port, user: "admin", token: server.adminToken, extra: Self.protocolFlag(resp3) + ["--no-raw"])
             #expect(try await admin.run("ITEM.GET", "PP-404").stdout == "(error) NOTFOUND item PP-404 not found\n")
@@ -198,7 +198,7 @@ struct RedisCLITests {
     @Test("several commands on stdin are answered in order", arguments: [false, true])
     func stdinPipeline(resp3: Bool) async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             let ana = try await server.store.createToken(for: "ana")
             let cli = try RedisCLI(port: server.port, user: "ana", token: ana, extra: Self.protocolFlag(resp3))
             var script = "ITEM.CREATE policy-paper \"Bike share\" GROUP sustainability-wg\n"
@@ -227,7 +227,7 @@ struct RedisCLITests {
     @Test("redis-cli --pipe: raw protocol in, reply and error counts out")
     func pipeMode() async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             let ana = try await server.store.createToken(for: "ana")
             let id = try await server.withClient(user: "ana", token: ana) { c in
                 try await c.call("ITEM.CREATE", "policy-paper", "Heat plans", "GROUP", "sustainability-wg")["id"]?.stringValue ?? ""

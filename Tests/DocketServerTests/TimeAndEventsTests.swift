@@ -172,7 +172,7 @@ struct TimeAndEventsTests {
         let clock = ManualClock(Self.t0)
         try await TestServer.with(clock: clock) { server in
             try await server.withClient { admin in
-                try await Section.setUp(admin)
+                try await EurasiaSection.setUp(admin)
                 try await admin.call("WORKFLOW.LOAD", timedYAML)
                 var recorded: [(Date, [String])] = []
                 func board() async throws -> [String] {

@@ -30,7 +30,7 @@ struct VisibilityTests {
     /// PP-1: a draft (hidden outside sustainability-wg and the secretariat) with two revisions.
     /// PP-2: submitted to peer review, visible to everyone. Six events in all, three each.
     static func draftAndSubmitted(_ server: TestServer) async throws {
-        try await server.withClient { admin in try await Section.setUp(admin) }
+        try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
         try await Self.as("ana", server) { c in
             let draft = try await c.call("ITEM.CREATE", "policy-paper", "Water reuse in member cities", "THEME", "sustainability",
                                          "GROUP", "sustainability-wg")
@@ -134,7 +134,7 @@ struct VisibilityTests {
     @Test("directory and workflow commands are admin-only: NOPERM for others, and nothing changes")
     func adminOnly() async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             let yaml = try String(contentsOf: TestDatabase.packageRoot.appendingPathComponent("Workflows/policy-paper.yaml"), encoding: .utf8)
                 .replacingOccurrences(of: "version: 1", with: "version: 2")
             let commands: [[String]] = [
@@ -176,7 +176,7 @@ struct VisibilityTests {
     @Test("a stale IFVERSION is CONFLICT with the current version in the message; nothing is written", arguments: [false, true])
     func staleVersion(resp3: Bool) async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             try await Self.as("ana", server, resp3: resp3) { c in
                 try await c.call("ITEM.CREATE", "policy-paper", "Resilient cities", "GROUP", "sustainability-wg")
                 let set = try await c.call("ITEM.SET", "PP-1", "summary", "First", "IFVERSION", "1")
@@ -199,7 +199,7 @@ struct VisibilityTests {
     @Test("the same KEY twice returns the first event and appends nothing", arguments: [false, true])
     func idempotencyKey(resp3: Bool) async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await Section.setUp(admin) }
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
             try await Self.as("ana", server, resp3: resp3) { c in
                 let created = try await c.call("ITEM.CREATE", "policy-paper", "Clean air", "GROUP", "sustainability-wg",
                                                "FIELD", "summary", "Less traffic", "KEY", "create-clean-air")
