@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 import PostgresNIO
@@ -37,7 +36,7 @@ public struct Migrator: Sendable {
                 throw .invalid("cannot read migration \(name)")
             }
             if found.contains(where: { $0.version == version }) { throw .invalid("two migrations are numbered \(version)") }
-            let checksum = SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+            let checksum = SHA256Hex.digest(sql)
             found.append(Migration(version: version, name: String(name.dropLast(4)), sql: sql, checksum: checksum))
         }
         if found.isEmpty { throw .invalid("no migrations found in \(directory.path)") }

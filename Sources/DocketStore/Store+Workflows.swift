@@ -1,4 +1,3 @@
-import Crypto
 import DocketCore
 import Foundation
 import PostgresNIO
@@ -31,7 +30,7 @@ extension Store {
         } catch {
             throw StoreError.invalid("workflow definition refused:\n" + error.description)
         }
-        let checksum = SHA256.hash(data: Data(yaml.utf8)).map { String(format: "%02x", $0) }.joined()
+        let checksum = SHA256Hex.digest(yaml)
         let result = try await transaction { connection in
             // Serialise loads of one workflow across processes.
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(parsed.name)))", logger: self.logger)
