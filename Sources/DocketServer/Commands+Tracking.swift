@@ -28,8 +28,15 @@ extension CommandRouter {
         "REPORT.CYCLE": { router, args, session throws(CommandError) in
             let o = try args.options(after: 0, values: ["WORKFLOW", "SINCE"])
             let (workflow, since) = (o["WORKFLOW"], try o.date("SINCE"))
-            return router.later(session) { _, _ in
-                .array(try await router.services.store.cycle(workflow: workflow, since: since).map { c in
+            return router.later(session) { actor, _ in
+                // Times in states that hide their items are shown only to those who see every item.
+                let seesAll = !actor.globalRoles.isDisjoint(with: [.admin, .secretariat])
+                var rows: [Store.CycleRow] = []
+                for c in try await router.services.store.cycle(workflow: workflow, since: since) {
+                    let hidden = (try? await router.services.store.definition(c.workflow))?.state(c.state)?.visibleTo != nil
+                    if seesAll || !hidden { rows.append(c) }
+                }
+                return .array(rows.map { c in
                     Reply.map([("workflow", .bulk(c.workflow)), ("state", .bulk(c.state)), ("entered", .integer(Int64(c.entered))),
                                ("median_s", c.medianSeconds.map { .double($0) } ?? .null), ("p90_s", c.p90Seconds.map { .double($0) } ?? .null)])
                 })
