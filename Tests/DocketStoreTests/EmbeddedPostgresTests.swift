@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import DocketStore
+import DocketCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

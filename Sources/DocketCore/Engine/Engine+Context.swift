@@ -131,7 +131,7 @@ extension Engine {
                 Check("document", document != nil, document.map { "field \"\($0.name)\" is a document" } ?? "\(definition.name) has no document field"),
             ]
             let number = item.revisions + 1
-            let sha = Engine.sha256Hex(text)
+            let sha = SHA256Hex.digest(text)
             var data = ["revision": String(number), "sha256": sha]
             if let note { data["note"] = note }
             return decision(checks, event(.revision, data: data), .revision(number: number, text: text, note: note, sha256: sha))

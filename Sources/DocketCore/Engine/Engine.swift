@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The workflow engine: one pure function decides every command, and the same function
@@ -113,7 +112,5 @@ public enum Engine {
         return names.isEmpty ? "no role" : names.joined(separator: ", ")
     }
 
-    static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+
 }
