@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "docket", targets: ["docket"]),
         .library(name: "DocketCore", targets: ["DocketCore"]),
         .library(name: "DocketStore", targets: ["DocketStore"]),
+        .executable(name: "docket-bench", targets: ["docket-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
@@ -18,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -64,6 +68,9 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -87,6 +94,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "DocketBenchKit",
+            dependencies: [
+                "DocketClient", "DocketWire",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/DocketBenchKit"
+        ),
+        .executableTarget(
+            name: "docket-bench",
+            dependencies: [
+                "DocketBenchKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/docket-bench"
+        ),
+        .testTarget(name: "DocketBenchTests", dependencies: ["DocketBenchKit"]),
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore"]),
         .testTarget(
             name: "DocketClientTests",

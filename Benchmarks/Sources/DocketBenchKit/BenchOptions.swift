@@ -1,0 +1,7 @@
+import ArgumentParser
+import Histogram
+
+/// The load tool's scenarios.
+public enum Scenario: String, CaseIterable, Sendable, ExpressibleByArgument {
+    case fire, get, mixed, ping
+}

@@ -1,0 +1,3 @@
+import DocketBenchKit
+
+print(Scenario.allCases.map(\.rawValue).joined(separator: " "))
