@@ -10,18 +10,23 @@ public struct Scheduler: Sendable {
     let clock: any DocketClock
     let interval: Duration
     let logger: Logger
+    /// Told how many timers each tick fired (the metrics count them).
+    let onFire: @Sendable (Int) -> Void
 
-    public init(store: Store, clock: any DocketClock, interval: Duration = .seconds(1), logger: Logger) {
+    public init(store: Store, clock: any DocketClock, interval: Duration = .seconds(1), logger: Logger,
+                onFire: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.store = store
         self.clock = clock
         self.interval = interval
         self.logger = logger
+        self.onFire = onFire
     }
 
     /// Fires everything due now; returns what fired.
     @discardableResult
     public func tick() async throws -> [Store.FiredTimer] {
         let fired = try await store.fireDueTimers(now: clock.now())
+        onFire(fired.count)
         for f in fired {
             logger.info("timer fired", metadata: ["docket.item": "\(f.item)", "docket.timer": "\(f.kind) \(f.name)",
                                                   "docket.outcome": "\(f.event.map { "\($0.type) v\($0.version)" } ?? f.problem ?? "")"])
