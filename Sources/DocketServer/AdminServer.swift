@@ -38,29 +38,60 @@ public final class AdminServer: Service, Sendable {
     let services: Services
     let logger: Logger
     let registry = SessionRegistry()
-    let sslContext: NIOSSLContext?
+    /// Replaced by `reloadTLS()` (SIGHUP); new connections use the current one.
+    let sslContext: NIOLockedValueBox<NIOSSLContext?>
     private let bound = NIOLockedValueBox<(SocketAddress?, [CheckedContinuation<SocketAddress, any Error>])>((nil, []))
     let onListening: @Sendable (SocketAddress) -> Void
 
     public init(configuration: ServerConfiguration, store: Store, hub: EventHub, clock: any DocketClock = SystemClock(),
-                logger: Logger, onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws {
+                metrics: ServerMetrics = ServerMetrics(), logger: Logger,
+                onListening: @escaping @Sendable (SocketAddress) -> Void = { _ in }) throws {
         self.configuration = configuration
-        self.services = Services(store: store, clock: clock, hub: hub, configuration: configuration, stats: ServerStats())
+        self.services = Services(store: store, clock: clock, hub: hub, configuration: configuration, stats: ServerStats(),
+                                 metrics: metrics, directory: DirectoryEpoch())
         self.logger = logger
         self.onListening = onListening
         if let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
-            sslContext = try Self.makeSSLContext(certificate: cert, key: key)
+            sslContext = NIOLockedValueBox(try Self.makeSSLContext(certificate: cert, key: key))
         } else if configuration.tlsCertificate != nil || configuration.tlsKey != nil {
             throw ConfigurationError("TLS needs both --tls-cert and --tls-key")
         } else {
-            sslContext = nil
+            sslContext = NIOLockedValueBox(nil)
+        }
+    }
+
+    /// Reads the certificate and key files again; connections accepted afterwards use them,
+    /// open ones keep theirs. On failure the current certificate stays and the error is thrown.
+    public func reloadTLS() throws {
+        guard let cert = configuration.tlsCertificate, let key = configuration.tlsKey else {
+            throw ConfigurationError("TLS is not enabled: nothing to reload")
+        }
+        let fresh = try Self.makeSSLContext(certificate: cert, key: key)
+        sslContext.withLockedValue { $0 = fresh }
+        logger.notice("TLS certificate reloaded", metadata: ["docket.tls-cert": "\(cert)"])
+    }
+
+    /// Prometheus text of every metric, gauges refreshed now.
+    public func metricsExposition() -> [UInt8] {
+        let stats = services.stats.snapshot
+        services.metrics.refresh(connections: stats.connected, watchers: stats.watchers, poolSize: configuration.poolSize)
+        return services.metrics.exposition()
+    }
+
+    /// Whether the database answers within the store's timeout: the readiness check.
+    public func databaseReady() async -> Result<Void, any Error> {
+        do {
+            _ = try await services.store.lastSequence()
+            return .success(())
+        } catch {
+            return .failure(error)
         }
     }
 
     static func makeSSLContext(certificate: String, key: String) throws -> NIOSSLContext {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
             return try NIOSSLContext(configuration: tls)
         } catch {
             throw ConfigurationError("cannot load TLS certificate \(certificate) and key \(key): \(error)")
@@ -81,7 +112,7 @@ public final class AdminServer: Service, Sendable {
 
     public func run() async throws {
         let router = CommandRouter(services: services)
-        let (registry, logger, sslContext, configuration) = (self.registry, self.logger, self.sslContext, self.configuration)
+        let (registry, logger, tls, configuration) = (self.registry, self.logger, self.sslContext, self.configuration)
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -93,7 +124,7 @@ public final class AdminServer: Service, Sendable {
                 .childChannelInitializer { child in
                     child.eventLoop.makeCompletedFuture {
                         let sync = child.pipeline.syncOperations
-                        if let sslContext { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
+                        if let sslContext = tls.withLockedValue({ $0 }) { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
                         if let idle = configuration.idleTimeout {
                             try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(Int64(idle.components.seconds) * 1_000_000_000 + idle.components.attoseconds / 1_000_000_000)))
                         }
@@ -118,13 +149,16 @@ public final class AdminServer: Service, Sendable {
         }
         for c in waiting { c.resume(returning: address) }
         onListening(address)
-        logger.notice("listening", metadata: ["docket.address": "\(address)", "docket.tls": "\(sslContext != nil)"])
+        logger.notice("listening", metadata: ["docket.address": "\(address)", "docket.tls": "\(configuration.tlsCertificate != nil)"])
 
+        let (directory, store) = (services.directory, services.store)
+        let directoryListener = Task { await directory.listen(store: store, logger: logger) }
         try? await withTaskCancellationOrGracefulShutdownHandler {
             try await channel.closeFuture.get()
         } onCancelOrGracefulShutdown: {
             channel.close(promise: nil)
         }
+        directoryListener.cancel()
         // Stop accepting, let in-flight commands finish (up to 10 s), then close every connection.
         let deadline = ContinuousClock.now + .seconds(10)
         while registry.anyBusy, ContinuousClock.now < deadline {

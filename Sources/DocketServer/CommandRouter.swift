@@ -31,6 +31,8 @@ struct Services: Sendable {
     var hub: EventHub
     var configuration: ServerConfiguration
     var stats: ServerStats
+    var metrics: ServerMetrics
+    var directory: DirectoryEpoch
 }
 
 /// Maps each command name to its handler and enforces authentication before it runs.
@@ -39,7 +41,18 @@ struct CommandRouter: Sendable {
 
     typealias Handler = @Sendable (CommandRouter, Arguments, SessionInfo) throws(CommandError) -> Outcome
 
-    static let beforeAuth: Set<String> = ["PING", "HELLO", "AUTH", "QUIT"]
+    static let beforeAuth: Set<String> = ["PING", "HELLO", "AUTH", "QUIT", "HEALTH"]
+    /// Commands after which open sessions re-check their token and roles.
+    static let directoryChanging: Set<String> = ["USER.GRANT", "USER.REVOKE", "TOKEN.REVOKE", "USER.ADD", "MEMBER.ADD"]
+
+    /// The normalised command name (`CLIENT SETNAME`, `ITEM.GET`), or `unknown`: metrics labels.
+    static func metricName(_ words: [String]) -> String {
+        guard let first = words.first else { return "unknown" }
+        var name = first.uppercased()
+        if ["CLIENT", "COMMAND", "CONFIG"].contains(name), words.count > 1 { name += " " + words[1].uppercased() }
+        if table[name] != nil { return name }
+        return name.hasPrefix("COMMAND") ? "COMMAND" : "unknown"
+    }
     static let whileWatchingRESP2: Set<String> = ["PING", "QUIT", "UNWATCH", "WATCH", "RESET"]
 
     func route(_ words: [String], session: SessionInfo) -> Outcome {
@@ -61,18 +74,62 @@ struct CommandRouter: Sendable {
         if session.watching != nil, session.version == .resp2, !Self.whileWatchingRESP2.contains(name) {
             return .reply(.error("ERR only PING, QUIT and UNWATCH are allowed while watching in RESP2 (use HELLO 3 to mix)"))
         }
+        let outcome: Outcome
+        if let actor = session.actor, !Self.beforeAuth.contains(name), session.authEpoch != services.directory.current {
+            outcome = recheck(actor, handler, Arguments(name: name, words: rest), session)
+        } else {
+            outcome = dispatch(handler, Arguments(name: name, words: rest), session)
+        }
+        guard Self.directoryChanging.contains(name), case let .later(body) = outcome else { return outcome }
+        let directory = services.directory
+        return .later {
+            let result = await body()
+            directory.bump()
+            return result
+        }
+    }
+
+    func dispatch(_ handler: Handler, _ args: Arguments, _ session: SessionInfo) -> Outcome {
         do {
-            return try handler(self, Arguments(name: name, words: rest), session)
+            return try handler(self, args, session)
         } catch {
             return .reply(Reply.error(error))
+        }
+    }
+
+    /// The directory changed since this session's token was checked: check it again (and
+    /// reload the actor's roles) before running the command.
+    func recheck(_ actor: Actor, _ handler: @escaping Handler, _ args: Arguments, _ session: SessionInfo) -> Outcome {
+        let (store, epoch, token) = (services.store, services.directory.current, session.token ?? "")
+        return .later {
+            do {
+                guard let fresh = try await store.authenticate(handle: actor.handle, token: token) else {
+                    return (.error("NOAUTH this connection's token was revoked: AUTH again"), [.deauthenticated])
+                }
+                var checked = session
+                checked.actor = fresh
+                checked.authEpoch = epoch
+                let refreshed = SessionUpdate.authenticated(fresh, token: token, epoch: epoch)
+                switch self.dispatch(handler, args, checked) {
+                case let .reply(value, updates): return (value, [refreshed] + updates)
+                case let .later(body):
+                    let (value, updates) = await body()
+                    return (value, [refreshed] + updates)
+                case let .close(value): return (value, [refreshed, .closeAfterReply])
+                }
+            } catch {
+                return (Reply.error(error), [])
+            }
         }
     }
 
     /// Runs `body` off the event loop with the authenticated actor; store errors become replies.
     func later(_ session: SessionInfo, _ body: @escaping @Sendable (Actor, Date) async throws -> RESPValue) -> Outcome {
         guard let actor = session.actor else { return .reply(.error("NOAUTH Authentication required: AUTH user token")) }
-        let clock = services.clock
+        let (clock, metrics) = (services.clock, services.metrics)
         return .later {
+            metrics.databaseOperation(started: true)
+            defer { metrics.databaseOperation(started: false) }
             do {
                 return (try await body(actor, clock.now()), [])
             } catch {

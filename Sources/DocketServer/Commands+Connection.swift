@@ -38,9 +38,25 @@ extension CommandRouter {
             try args.require(0, atMost: 0)
             return .reply(.integer(session.id))
         },
-        "AUTH": { router, args, _ throws(CommandError) in
+        "AUTH": { router, args, session throws(CommandError) in
             try args.require(2, atMost: 2)
-            return router.authenticate(user: args[0], token: args[1]) { _ in Reply.ok() }
+            return router.authenticate(user: args[0], token: args[1], session: session) { _ in Reply.ok() }
+        },
+        "HEALTH": { router, args, _ throws(CommandError) in
+            try args.require(0, atMost: 0)
+            let (store, stats) = (router.services.store, router.services.stats)
+            return .later {
+                let started = ContinuousClock.now
+                var database = "ok"
+                do { _ = try await store.lastSequence() } catch { database = String(describing: error) }
+                let elapsed = ContinuousClock.now - started
+                let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+                return (Reply.map([
+                    ("status", .bulk(database == "ok" ? "ok" : "unavailable")), ("database", .bulk(database)),
+                    ("database_ms", .integer(ms)), ("version", .bulk(ServerInfo.version)),
+                    ("uptime_s", .integer(Int64(Date().timeIntervalSince(stats.startedAt)))),
+                ]), [])
+            }
         },
         "HELLO": { router, args, session throws(CommandError) in
             var version = session.version
@@ -74,7 +90,7 @@ extension CommandRouter {
                 ])
             }
             if let (user, token) = auth {
-                return router.authenticate(user: user, token: token, extra: updates) { _ in info(session) }
+                return router.authenticate(user: user, token: token, session: session, extra: updates) { _ in info(session) }
             }
             guard session.actor != nil else {
                 return .reply(.error("NOAUTH HELLO must be called with AUTH user token before other commands"), [])
@@ -102,15 +118,28 @@ extension CommandRouter {
         },
     ]
 
-    /// Checks a token; on success the session becomes `user`'s.
-    func authenticate(user: String, token: String, extra: [SessionUpdate] = [], reply: @escaping @Sendable (Actor) -> RESPValue) -> Outcome {
-        let store = services.store
+    /// Checks a token; on success the session becomes `user`'s. Refusals are rate-limited per
+    /// connection: after `authFailuresBeforeDelay` each further attempt waits longer before it
+    /// is checked, and after `authFailuresBeforeClose` the connection is closed.
+    func authenticate(user: String, token: String, session: SessionInfo, extra: [SessionUpdate] = [],
+                      reply: @escaping @Sendable (Actor) -> RESPValue) -> Outcome {
+        let (store, epoch, metrics, configuration) = (services.store, services.directory.current, services.metrics, services.configuration)
+        let failures = session.failedAuths
         return .later {
+            if failures >= configuration.authFailuresBeforeDelay {
+                let steps = min(failures - configuration.authFailuresBeforeDelay + 1, 10)
+                try? await Task.sleep(for: configuration.authFailureDelay * steps)
+            }
             do {
                 guard let actor = try await store.authenticate(handle: user, token: token) else {
-                    return (.error("WRONGPASS invalid username-token pair or user is disabled."), [])
+                    metrics.authFailed()
+                    if failures + 1 >= configuration.authFailuresBeforeClose {
+                        return (.error("WRONGPASS invalid username-token pair; too many failed attempts, closing the connection"),
+                                [.authFailed, .closeAfterReply])
+                    }
+                    return (.error("WRONGPASS invalid username-token pair or user is disabled."), [.authFailed])
                 }
-                return (reply(actor), [.authenticated(actor, token: token)] + extra)
+                return (reply(actor), [.authenticated(actor, token: token, epoch: epoch)] + extra)
             } catch {
                 return (Reply.error(error), [])
             }
@@ -123,6 +152,7 @@ enum ServerInfo {
 
     static func render(_ services: Services, section: String?) -> String {
         let stats = services.stats.snapshot
+        let counts = services.metrics.snapshot
         let uptime = Int(Date().timeIntervalSince(services.stats.startedAt))
         let sections: [(String, [(String, String)])] = [
             ("Server", [("docket_version", version), ("redis_version", "7.0.0"), ("mode", "standalone"),
@@ -132,7 +162,14 @@ enum ServerInfo {
                          ("maxclients", String(services.configuration.maxConnections))]),
             ("Store", [("database", "postgresql"), ("last_event_seq", String(services.hub.lastSeq))]),
             ("Stats", [("total_connections_received", String(stats.connectionsTotal)), ("total_commands_processed", String(stats.commands)),
-                       ("total_error_replies", String(stats.errors)), ("rejected_connections", String(stats.rejectedConnections))]),
+                       ("total_error_replies", String(stats.errors)), ("rejected_connections", String(stats.rejectedConnections)),
+                       ("auth_failures", String(counts.authFailures)), ("timers_fired", String(counts.timersFired)),
+                       ("watch_events_pushed", String(counts.eventsPushed)), ("database_operations_in_flight", String(counts.databaseInFlight)),
+                       ("database_pool_size", String(services.configuration.poolSize))]),
+            ("Commandstats", services.metrics.commandStats.map { name, s in
+                ("cmdstat_" + name.lowercased().replacingOccurrences(of: " ", with: "|"),
+                 "calls=\(s.calls),usec=\(s.microseconds),usec_per_call=\(s.calls == 0 ? "0.00" : String(format: "%.2f", Double(s.microseconds) / Double(s.calls))),failed_calls=\(s.failed)")
+            }),
         ]
         return sections.filter { section == nil || section == "all" || section == $0.0.lowercased() }
             .map { "# \($0.0)\r\n" + $0.1.map { "\($0.0):\($0.1)\r\n" }.joined() }

@@ -16,6 +16,14 @@ public struct ServerConfiguration: Sendable {
     public var watcherOutputLimit = 8 * 1024 * 1024
     /// How often the event sequencer looks for newly committed events.
     public var sequencerInterval: Duration = .milliseconds(20)
+    /// Refused AUTH attempts a connection gets before each further one is delayed...
+    public var authFailuresBeforeDelay = 5
+    /// ...by this much more per attempt (at most ten steps)...
+    public var authFailureDelay: Duration = .milliseconds(500)
+    /// ...and after this many the connection is closed.
+    public var authFailuresBeforeClose = 10
+    /// The PostgreSQL pool's size, for INFO and the metrics.
+    public var poolSize = 20
 
     public init() {}
 

@@ -10,6 +10,10 @@ struct SessionInfo: Sendable {
     var name: String?
     var watching: WatchFilter?
     var address: String
+    /// The directory epoch the actor was last checked at; a newer one means check again.
+    var authEpoch = 0
+    /// Refused AUTH attempts on this connection (rate limiting).
+    var failedAuths = 0
 }
 
 /// Which events a watcher wants.
@@ -28,7 +32,12 @@ struct WatchFilter: Sendable, Hashable {
 
 /// A change a command makes to its session.
 enum SessionUpdate: Sendable {
-    case authenticated(Actor, token: String)
+    case authenticated(Actor, token: String, epoch: Int)
+    /// The token no longer works (revoked, user removed): back to unauthenticated.
+    case deauthenticated
+    case authFailed
+    /// Close the connection once this reply is written.
+    case closeAfterReply
     case version(RESPVersion)
     case name(String?)
     case watch(WatchFilter)

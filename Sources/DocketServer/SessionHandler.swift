@@ -28,6 +28,10 @@ final class SessionHandler: ChannelDuplexHandler {
     /// A protocol error that arrived behind requests still being answered: sent (and the
     /// connection closed) once they are, so replies stay in order.
     var pendingProtocolError: RESPProtocolError?
+    /// The command being answered, for metrics and logs: its name, request id and start.
+    var current: (name: String, request: String, started: ContinuousClock.Instant)?
+    var requests = 0
+    var closeAfterReply = false
 
     init(router: CommandRouter, decoder: RESPRequestDecoder, registry: SessionRegistry, id: Int64, address: String, logger: Logger) {
         self.router = router
@@ -148,15 +152,18 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func run(_ request: [ByteBuffer], context: ChannelHandlerContext) {
         stats.update { $0.commands += 1 }
+        requests += 1
+        let started = ContinuousClock.now
         // ECHO answers its argument byte for byte, UTF-8 or not: `redis-cli --pipe` ends its
         // stream with ECHO of 20 random bytes and waits to read them back. The router still
         // checks authentication and the RESP2 watching rules.
         if request.count == 2, request[0].readableBytes == 4,
            String(decoding: request[0].readableBytesView, as: UTF8.self).uppercased() == "ECHO" {
+            current = ("ECHO", "\(session.id)-\(requests)", started)
             if case let .reply(.error(message), _) = router.route(["ECHO", ""], session: session) {
-                write(.error(message), context: context)
+                answer(.error(message), context: context)
             } else {
-                write(.bulkString(request[1]), context: context)
+                answer(.bulkString(request[1]), context: context)
             }
             return
         }
@@ -164,19 +171,20 @@ final class SessionHandler: ChannelDuplexHandler {
         words.reserveCapacity(request.count)
         for (i, arg) in request.enumerated() {
             guard let word = String(validating: arg.readableBytesView, as: UTF8.self) else {
-                write(.error("INVALID argument \(i + 1) is not valid UTF-8"), context: context)
+                current = (i == 0 ? "unknown" : CommandRouter.metricName(words), "\(session.id)-\(requests)", started)
+                answer(.error("INVALID argument \(i + 1) is not valid UTF-8"), context: context)
                 return
             }
             words.append(word)
         }
+        current = (CommandRouter.metricName(words), "\(session.id)-\(requests)", started)
         switch router.route(words, session: session) {
         case let .reply(value, updates):
             apply(updates, context: context)
-            write(value, context: context)
+            answer(value, context: context)
         case let .close(value):
-            closing = true
-            write(value, context: context)
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in context.close(promise: nil) }
+            answer(value, context: context)
+            closeNow(context: context)
         case let .later(body):
             busy = true
             registry.setBusy(session.id, true)
@@ -195,14 +203,44 @@ final class SessionHandler: ChannelDuplexHandler {
         guard let context else { return }
         busy = false
         apply(updates, context: context)
-        write(value, context: context)
+        answer(value, context: context)
         context.flush()
+        if closing { return }
         drain(context: context)
         context.flush()
         // Only now: a pipelined command that drain() just started keeps the session busy, so a
         // shutdown waiting for idle sessions never sees it idle between two commands and closes
         // it with that command applied but unanswered.
         if !busy { registry.setBusy(session.id, false) }
+    }
+
+    /// Writes a command's reply, records its metrics, and closes when the command asked to.
+    func answer(_ value: RESPValue, context: ChannelHandlerContext) {
+        write(value, context: context)
+        if let (name, request, started) = current {
+            current = nil
+            let elapsed = ContinuousClock.now - started
+            var (outcome, message) = ("ok", "")
+            if case let .error(text) = value { (outcome, message) = (String(text.prefix { $0 != " " }), text) }
+            router.services.metrics.recordCommand(name, outcome: outcome, duration: elapsed)
+            if outcome == "UNAVAILABLE" || outcome == "ERR" && name != "unknown" && logger.logLevel <= .info {
+                logger.info("command failed", metadata: ["docket.request": "\(request)", "docket.command": "\(name)",
+                                                         "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
+                                                         "docket.error": "\(message)"])
+            } else if logger.logLevel <= .debug {
+                logger.debug("command", metadata: ["docket.request": "\(request)", "docket.command": "\(name)",
+                                                   "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
+                                                   "docket.us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)"])
+            }
+        }
+        if closeAfterReply { closeNow(context: context) }
+    }
+
+    /// Flushes what is written, then closes.
+    func closeNow(context: ChannelHandlerContext) {
+        closing = true
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func write(_ value: RESPValue, context: ChannelHandlerContext) {
@@ -215,10 +253,26 @@ final class SessionHandler: ChannelDuplexHandler {
     func apply(_ updates: [SessionUpdate], context: ChannelHandlerContext) {
         for update in updates {
             switch update {
-            case let .authenticated(actor, token):
+            case let .authenticated(actor, token, epoch):
                 session.actor = actor
                 session.token = token
+                session.authEpoch = epoch
+                session.failedAuths = 0
                 decoder.authenticated = true
+                if session.watching != nil { resubscribe(actor, context: context) }
+            case .deauthenticated:
+                session.actor = nil
+                session.token = nil
+                decoder.authenticated = false
+                if session.watching != nil {
+                    router.services.hub.unsubscribe(session.id)
+                    stats.update { $0.watchers -= 1 }
+                    session.watching = nil
+                }
+            case .authFailed:
+                session.failedAuths += 1
+            case .closeAfterReply:
+                closeAfterReply = true
             case let .version(v):
                 session.version = v
             case let .name(n):
@@ -227,11 +281,7 @@ final class SessionHandler: ChannelDuplexHandler {
                 guard let actor = session.actor else { continue }
                 if session.watching == nil { stats.update { $0.watchers += 1 } }
                 session.watching = filter
-                let loop = context.eventLoop
-                let bound = NIOLoopBound(self, eventLoop: loop)
-                router.services.hub.subscribe(session.id, filter: filter, actor: actor) { event, channel in
-                    loop.execute { bound.value.push(event, channel: channel) }
-                }
+                resubscribe(actor, context: context)
             case .unwatch:
                 if session.watching != nil {
                     router.services.hub.unsubscribe(session.id)
@@ -239,6 +289,16 @@ final class SessionHandler: ChannelDuplexHandler {
                 }
                 session.watching = nil
             }
+        }
+    }
+
+    /// (Re)registers this watcher with the hub under `actor`'s current rights.
+    func resubscribe(_ actor: Actor, context: ChannelHandlerContext) {
+        guard let filter = session.watching else { return }
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        router.services.hub.subscribe(session.id, filter: filter, actor: actor) { event, channel in
+            loop.execute { bound.value.push(event, channel: channel) }
         }
     }
 
@@ -254,5 +314,6 @@ final class SessionHandler: ChannelDuplexHandler {
         let frame: [RESPValue] = [.bulk(session.version == .resp3 ? "event" : "message"), .bulk(name), Reply.event(event)]
         write(session.version == .resp3 ? .push(frame) : .array(frame), context: context)
         context.flush()
+        router.services.metrics.eventPushed()
     }
 }

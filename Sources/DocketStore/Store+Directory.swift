@@ -113,9 +113,18 @@ extension Store {
         try await changeRole(handle, role: role, group: group, grant: false)
     }
 
+    /// The LISTEN/NOTIFY channel told of directory changes that can take rights away, so
+    /// every instance re-checks open sessions at their next command.
+    public static let directoryChannel = "docket_directory"
+
+    func notifyDirectoryChange(_ c: PostgresConnection, _ handle: String) async throws {
+        try await c.query("SELECT pg_notify(\(Self.directoryChannel), \(handle))", logger: logger)
+    }
+
     func changeRole(_ handle: String, role: Role, group: String?, grant: Bool) async throws {
         try await transaction { c in
             try await self.requireUsers(c, [handle])
+            try await self.notifyDirectoryChange(c, handle)
             if let group {
                 guard Role.groupRoles.contains(role) else {
                     throw StoreError.invalid("\(role.rawValue) is not a working-group role (chair, drafter, reviewer)")
@@ -180,6 +189,7 @@ extension Store {
     public func revokeTokens(of handle: String) async throws -> Int {
         try await transaction { c in
             try await self.requireUsers(c, [handle])
+            try await self.notifyDirectoryChange(c, handle)
             let rows = try await c.query("UPDATE tokens SET revoked_at = now() WHERE handle = \(handle) AND revoked_at IS NULL RETURNING id", logger: self.logger)
             var n = 0
             for try await _ in rows { n += 1 }

@@ -25,53 +25,109 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: ArgumentHelp("Address to listen on (port 0 picks a free port).", valueName: "host:port"))
-    var listen = ProcessInfo.processInfo.environment["DOCKET_LISTEN"] ?? "127.0.0.1:7433"
+    @Option(help: ArgumentHelp("YAML file of settings (env DOCKET_CONFIG); flags and environment override it.", valueName: "file"))
+    var config: String?
 
-    @Option(help: ArgumentHelp("Directory of workflow definitions to load at start.", valueName: "dir"))
-    var workflows = "Workflows"
+    @Flag(name: .customLong("print-config"), help: "Print each setting, its value and where it came from, then exit.")
+    var printConfig = false
 
-    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain: serve TLS only.", valueName: "file"))
+    @Option(help: ArgumentHelp("Address to listen on (port 0 picks a free port; default 127.0.0.1:7433).", valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("Directory of workflow definitions to load at start (default Workflows).", valueName: "dir"))
+    var workflows: String?
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM certificate chain: serve TLS only. SIGHUP reloads it.", valueName: "file"))
     var tlsCert: String?
 
     @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM private key for --tls-cert.", valueName: "file"))
     var tlsKey: String?
 
-    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close connections idle this many seconds (0: never).", valueName: "seconds"))
-    var idleTimeout = 0
+    @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close connections idle this many seconds (default 0: never).", valueName: "seconds"))
+    var idleTimeout: String?
 
-    @Option(name: .customLong("max-connections"), help: "Most connections served at once.")
-    var maxConnections = 10_000
+    @Option(name: .customLong("max-connections"), help: "Most connections served at once (default 10000).")
+    var maxConnections: String?
 
-    @Option(name: .customLong("db-timeout"), help: ArgumentHelp("Seconds a command waits for PostgreSQL before answering UNAVAILABLE.", valueName: "seconds"))
-    var dbTimeout = 10
+    @Option(name: .customLong("db-timeout"), help: ArgumentHelp("Seconds a command waits for PostgreSQL before answering UNAVAILABLE (default 10).", valueName: "seconds"))
+    var dbTimeout: String?
 
-    @Option(name: .customLong("pool-size"), help: "Most PostgreSQL connections this instance opens.")
-    var poolSize = 20
+    @Option(name: .customLong("pool-size"), help: "Most PostgreSQL connections this instance opens (default 20).")
+    var poolSize: String?
+
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("HTTP address for Prometheus /metrics and /health/live, /health/ready (default off).", valueName: "host:port"))
+    var metricsListen: String?
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (default info).", valueName: "level"))
+    var logLevel: String?
+
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("logfmt, json or text (default logfmt).", valueName: "format"))
+    var logFormat: String?
+
+    /// The flags given on the command line, by setting name.
+    var givenFlags: [String: String] {
+        let pairs: [(String, String?)] = [
+            ("listen", listen), ("database-url", database.databaseURL), ("data-dir", database.dataDirectoryFlag), ("workflows", workflows),
+            ("tls-cert", tlsCert), ("tls-key", tlsKey), ("idle-timeout", idleTimeout), ("max-connections", maxConnections),
+            ("db-timeout", dbTimeout), ("pool-size", poolSize), ("metrics-listen", metricsListen), ("log-level", logLevel), ("log-format", logFormat),
+        ]
+        return Dictionary(uniqueKeysWithValues: pairs.compactMap { key, value in value.map { (key, $0) } })
+    }
 
     func run() async throws {
-        Logs.bootstrap()
-        let logger = Logger(label: "docket")
-        var configuration = ServerConfiguration()
+        let environment = ProcessInfo.processInfo.environment
+        let settings: ServeSettings
+        let configuration: ServerConfiguration
+        let metricsAddress: (host: String, port: Int)?
+        let (level, format): (Logger.Level, Logs.Format)
         do {
-            try configuration.setListen(listen)
+            settings = try ServeSettings(flags: givenFlags, environment: environment,
+                                         configFile: config ?? environment["DOCKET_CONFIG"].flatMap { $0.isEmpty ? nil : $0 })
+            guard let l = settings["log-level"].flatMap(Logger.Level.init(rawValue:)) else {
+                throw ConfigError("log-level must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            guard let f = settings["log-format"].flatMap(Logs.Format.init(rawValue:)) else {
+                throw ConfigError("log-format must be logfmt, json or text")
+            }
+            (level, format) = (l, f)
+            var c = ServerConfiguration()
+            try c.setListen(settings["listen"] ?? "127.0.0.1:7433")
+            c.tlsCertificate = settings["tls-cert"]
+            c.tlsKey = settings["tls-key"]
+            c.maxConnections = try settings.integer("max-connections", atLeast: 1)
+            let idle = try settings.integer("idle-timeout")
+            if idle > 0 { c.idleTimeout = .seconds(idle) }
+            c.poolSize = try settings.integer("pool-size", atLeast: 1)
+            _ = try settings.integer("db-timeout", atLeast: 1)
+            configuration = c
+            if let text = settings["metrics-listen"] {
+                var m = ServerConfiguration()
+                try m.setListen(text)
+                metricsAddress = (m.host, m.port)
+            } else {
+                metricsAddress = nil
+            }
         } catch {
             fail(String(describing: error), code: Exit.usage)
         }
-        configuration.tlsCertificate = tlsCert
-        configuration.tlsKey = tlsKey
-        configuration.maxConnections = maxConnections
-        if idleTimeout > 0 { configuration.idleTimeout = .seconds(idleTimeout) }
-        var location = database.location
-        location.maximumConnections = poolSize
-        let (workflowsDirectory, dataDirectory, timeout) = (URL(fileURLWithPath: workflows), location.dataDirectory, Duration.seconds(dbTimeout))
+        if printConfig {
+            print(settings.report)
+            return
+        }
+        Logs.bootstrap(level: level, format: format)
+        let logger = Logger(label: "docket")
+        let location = DatabaseLocation(url: settings["database-url"], dataDirectory: settings["data-dir"] ?? ".docket",
+                                        maximumConnections: configuration.poolSize)
+        let workflowsDirectory = URL(fileURLWithPath: settings["workflows"] ?? "Workflows")
+        let (dataDirectory, timeout) = (location.dataDirectory, Duration.seconds((try? settings.integer("db-timeout", atLeast: 1)) ?? 10))
         let chosen = configuration
 
         await reportingErrors {
             let (url, embedded) = try await location.resolve(logger: logger)
             let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: location.maximumConnections), backgroundLogger: logger)
             let store = Store(client: client, logger: logger, timeout: timeout)
-            let docket = DocketService(store: store, configuration: chosen, workflows: workflowsDirectory, dataDirectory: dataDirectory, logger: logger)
+            let docket = DocketService(store: store, configuration: chosen, workflows: workflowsDirectory, dataDirectory: dataDirectory,
+                                       metricsAddress: metricsAddress, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: client), .init(service: docket, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -95,13 +151,16 @@ final class DocketService: Service, @unchecked Sendable {
     let configuration: ServerConfiguration
     let workflows: URL
     let dataDirectory: String
+    let metricsAddress: (host: String, port: Int)?
     let logger: Logger
     private let lock = NSLock()
     private var _failure: (any Error)?
     var failure: (any Error)? { lock.withLock { _failure } }
 
-    init(store: Store, configuration: ServerConfiguration, workflows: URL, dataDirectory: String, logger: Logger) {
+    init(store: Store, configuration: ServerConfiguration, workflows: URL, dataDirectory: String,
+         metricsAddress: (host: String, port: Int)?, logger: Logger) {
         self.store = store
+        self.metricsAddress = metricsAddress
         self.configuration = configuration
         self.workflows = workflows
         self.dataDirectory = dataDirectory
@@ -125,18 +184,45 @@ final class DocketService: Service, @unchecked Sendable {
             logger.notice("created user admin; its token is in \(dataDirectory)/admin.token")
         }
         let hub = EventHub(store: store, logger: logger, interval: configuration.sequencerInterval)
-        let server = try AdminServer(configuration: configuration, store: store, hub: hub, logger: logger) { address in
-            let host = address.ipAddress ?? "127.0.0.1"
-            let shown = host.contains(":") ? "[\(host)]" : host
-            FileHandle.standardOutput.write(Data("listening on \(shown):\(address.port ?? 0)\n".utf8))
+        let metrics = ServerMetrics()
+        let server = try AdminServer(configuration: configuration, store: store, hub: hub, metrics: metrics, logger: logger) { address in
+            Self.announce("listening on", address)
         }
-        let scheduler = Scheduler(store: store, clock: SystemClock(), logger: logger)
+        let scheduler = Scheduler(store: store, clock: SystemClock(), logger: logger) { metrics.timersFired($0) }
+        let reload = Self.reloadingTLS(on: SIGHUP, server: server, logger: logger)
+        defer { reload?.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await hub.run() }
             group.addTask { await scheduler.run() }
+            if let (host, port) = metricsAddress {
+                let endpoint = MetricsServer(host: host, port: port, server: server, logger: logger) { Self.announce("metrics on", $0) }
+                group.addTask { try await endpoint.run() }
+            }
             try await server.run()
             group.cancelAll()
         }
+    }
+
+    /// Prints `<what> HOST:PORT` on stdout, a line of its own, for scripts and tests.
+    static func announce(_ what: String, _ address: SocketAddress) {
+        let host = address.ipAddress ?? "127.0.0.1"
+        let shown = host.contains(":") ? "[\(host)]" : host
+        FileHandle.standardOutput.write(Data("\(what) \(shown):\(address.port ?? 0)\n".utf8))
+    }
+
+    /// On SIGHUP, reads the TLS certificate and key again (when TLS is on).
+    static func reloadingTLS(on signalNumber: Int32, server: AdminServer, logger: Logger) -> (any DispatchSourceSignal)? {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler {
+            do {
+                try server.reloadTLS()
+            } catch {
+                logger.error("SIGHUP: TLS certificate not reloaded: \(error)")
+            }
+        }
+        source.resume()
+        return source
     }
 }
 

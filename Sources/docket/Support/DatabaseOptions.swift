@@ -5,8 +5,12 @@ import Logging
 
 /// Where the data is: shared by every command that talks to PostgreSQL directly.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Data directory for the embedded PostgreSQL and the admin token.", valueName: "dir"))
-    var dataDirectory: String = ProcessInfo.processInfo.environment["DOCKET_DATA_DIR"] ?? ".docket"
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Data directory for the embedded PostgreSQL and the admin token (env DOCKET_DATA_DIR; default .docket).", valueName: "dir"))
+    var dataDirectoryFlag: String?
+
+    var dataDirectory: String {
+        dataDirectoryFlag ?? ProcessInfo.processInfo.environment["DOCKET_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".docket"
+    }
 
     @Option(name: .customLong("database-url"), help: ArgumentHelp(
         "PostgreSQL to use, e.g. postgres://docket@db:5432/docket (env DOCKET_DATABASE_URL). Without it Docket runs its own cluster in the data directory.",
@@ -16,17 +20,5 @@ struct DatabaseOptions: ParsableArguments {
     var location: DatabaseLocation {
         DatabaseLocation(url: databaseURL ?? ProcessInfo.processInfo.environment["DOCKET_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 },
                          dataDirectory: dataDirectory)
-    }
-}
-
-enum Logs {
-    /// Logging goes to stderr; `DOCKET_LOG_LEVEL` (trace ... critical) sets the level, default info.
-    static func bootstrap(default level: Logger.Level = .info) {
-        let chosen = ProcessInfo.processInfo.environment["DOCKET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = chosen
-            return handler
-        }
     }
 }
