@@ -71,6 +71,8 @@ public final class AdminServer: Service, Sendable {
         logger.notice("TLS certificate reloaded", metadata: ["docket.tls-cert": "\(cert)"])
     }
 
+    public var metrics: ServerMetrics { services.metrics }
+
     /// Prometheus text of every metric, gauges refreshed now.
     public func metricsExposition() -> [UInt8] {
         let stats = services.stats.snapshot

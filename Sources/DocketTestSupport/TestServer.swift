@@ -15,6 +15,8 @@ public struct TestServer: Sendable {
     public let url: DatabaseURL
     /// This instance's scheduler; tests tick it after moving the clock.
     public let scheduler: Scheduler
+    /// The server itself: its metrics, TLS reload.
+    public let admin: AdminServer
     public var address: ServerAddress { ServerAddress(host: "127.0.0.1", port: port) }
 
     /// A client authenticated as `user` (admin by default), closed after `body`.
@@ -73,8 +75,10 @@ public struct TestServer: Sendable {
                     for (i, s) in runningServers.enumerated() {
                         let address = try await s.boundAddress()
                         let store = Store(client: runningClients[i], logger: logger)
+                        let metrics = s.metrics
                         handles.append(TestServer(port: address.port ?? 0, store: store, adminToken: token, url: url,
-                                                  scheduler: Scheduler(store: store, clock: clock, logger: logger)))
+                                                  scheduler: Scheduler(store: store, clock: clock, logger: logger) { metrics.timersFired($0) },
+                                                  admin: s))
                     }
                     return try await body(handles)
                 }

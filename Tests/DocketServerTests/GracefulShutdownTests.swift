@@ -25,7 +25,7 @@ struct GracefulShutdownTests {
 
     /// Starts `docket serve --listen 127.0.0.1:0` on a fresh database and waits for its
     /// `listening on` line; SIGKILLs it afterwards if the test left it running.
-    static func withDocketServe(_ body: @Sendable (Running) async throws -> Void) async throws {
+    static func withDocketServe(_ extraArguments: [String] = [], _ body: @Sendable (Running) async throws -> Void) async throws {
         let docket = CLI.docketPath
         try #require(FileManager.default.isExecutableFile(atPath: docket), "build the docket binary first: \(docket)")
         try await TestDatabase.withDatabase { url in
@@ -34,7 +34,7 @@ struct GracefulShutdownTests {
                 let root = TestDatabase.packageRoot.path
                 let process = try await BackgroundProcess.start(
                     [docket, "serve", "--listen", "127.0.0.1:0", "--data-dir", data, "--database-url", url.connectionString,
-                     "--workflows", root + "/Workflows"],
+                     "--workflows", root + "/Workflows"] + extraArguments,
                     in: root, scratch: scratch, environment: ["DOCKET_LOG_LEVEL": "info"])
                 defer { process.stop() }
                 let line = try await process.waitForLine(timeout: .seconds(60)) { $0.hasPrefix("listening on ") }
