@@ -88,3 +88,22 @@ struct PostgresBinaries: Sendable, Equatable {
         directories.lazy.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
+
+extension EmbeddedPostgres {
+    /// The absolute path of a PostgreSQL client program (`pg_dump`, `pg_restore`, `psql`):
+    /// taken from the same `bin` directory the embedded cluster uses (`DOCKET_PG_BINDIR`,
+    /// `PATH`, `pg_config --bindir`, `/usr/lib/postgresql/*/bin`, highest version first), so a
+    /// dump of the embedded cluster is made by a `pg_dump` of its own version; else the first
+    /// `name` on `PATH`.
+    public static func clientProgram(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> String {
+        if let binaries = try? await PostgresBinaries.locate(environment: environment) {
+            let path = binaries.directory + "/" + name
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        if let found = PostgresBinaries.findExecutable(name, in: PostgresBinaries.searchPath(environment)) { return found }
+        for dir in PostgresBinaries.debianBinDirectories() where FileManager.default.isExecutableFile(atPath: dir + "/" + name) {
+            return dir + "/" + name
+        }
+        throw EmbeddedPostgresError.postgresNotFound(searched: ["\(name) on PATH", "/usr/lib/postgresql/*/bin"])
+    }
+}
