@@ -40,6 +40,22 @@ struct DeployFilesTests {
         }
     }
 
+    @Test("systemd-analyze verify accepts the unit (ExecStart pointed at the built binary)")
+    func systemdAnalyzeVerify() async throws {
+        let analyze = try #require(["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                   "systemd-analyze not found: apt-get install systemd")
+        let unit = try String(contentsOfFile: deploy + "/systemd/docket.service", encoding: .utf8)
+        #expect(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"))
+        let directory = NSTemporaryDirectory() + "docket-unit-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/docket.service"
+        try unit.replacingOccurrences(of: "/usr/bin/docket", with: CLI.docketPath).write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try await CLI.run(analyze, ["verify", path])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        print("systemd-analyze verify: exit \(r.status)")
+    }
+
     @Test("the Dockerfile builds in one stage and runs as a non-root user in another")
     func dockerfile() throws {
         let text = try String(contentsOfFile: deploy + "/Dockerfile", encoding: .utf8)

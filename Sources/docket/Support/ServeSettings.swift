@@ -74,7 +74,8 @@ struct ServeSettings {
         Self.all.map { s in
             let (value, source) = values[s.key].map { ($0.value, $0.source.rawValue) } ?? ("(unset)", "default")
             let shown = s.key == "database-url" ? Self.redactingPassword(value) : value
-            return "\(s.key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(shown.padding(toLength: 34, withPad: " ", startingAt: 0)) \(source)"
+            func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+            return pad(s.key, 17) + pad(shown, 35) + source
         }.joined(separator: "\n")
     }
 
@@ -93,7 +94,8 @@ struct ServeSettings {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw ConfigError("\(path): not valid YAML: \(error)")
+            let first = String(describing: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            throw ConfigError("\(path): not valid YAML: \(first)")
         }
         guard let node else { return [:] }
         guard let mapping = node.mapping else {
