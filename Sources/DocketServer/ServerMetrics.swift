@@ -15,8 +15,13 @@ public final class ServerMetrics: Sendable {
         var microseconds: Int64 = 0
     }
 
+    private struct Key: Hashable {
+        var command: String
+        var outcome: String
+    }
+
     private struct Collectors {
-        var counters: [String: Counter] = [:]
+        var counters: [Key: Counter] = [:]
         var histograms: [String: DurationHistogram] = [:]
         var stats: [String: CommandStats] = [:]
     }
@@ -60,7 +65,7 @@ public final class ServerMetrics: Sendable {
 
     /// One command answered: `outcome` is `ok` or the error class (`DENIED`, `UNAVAILABLE`, ...).
     func recordCommand(_ command: String, outcome: String, duration: Duration) {
-        let key = command + "\u{0}" + outcome
+        let key = Key(command: command, outcome: outcome)
         let (counter, histogram) = collectors.withLockedValue { c -> (Counter, DurationHistogram) in
             var stats = c.stats[command, default: CommandStats()]
             stats.calls += 1

@@ -29,7 +29,7 @@ final class SessionHandler: ChannelDuplexHandler {
     /// connection closed) once they are, so replies stay in order.
     var pendingProtocolError: RESPProtocolError?
     /// The command being answered, for metrics and logs: its name, request id and start.
-    var current: (name: String, request: String, started: ContinuousClock.Instant)?
+    var current: (name: String, request: Int, started: ContinuousClock.Instant)?
     var requests = 0
     var closeAfterReply = false
 
@@ -159,7 +159,7 @@ final class SessionHandler: ChannelDuplexHandler {
         // checks authentication and the RESP2 watching rules.
         if request.count == 2, request[0].readableBytes == 4,
            String(decoding: request[0].readableBytesView, as: UTF8.self).uppercased() == "ECHO" {
-            current = ("ECHO", "\(session.id)-\(requests)", started)
+            current = ("ECHO", requests, started)
             if case let .reply(.error(message), _) = router.route(["ECHO", ""], session: session) {
                 answer(.error(message), context: context)
             } else {
@@ -171,13 +171,13 @@ final class SessionHandler: ChannelDuplexHandler {
         words.reserveCapacity(request.count)
         for (i, arg) in request.enumerated() {
             guard let word = String(validating: arg.readableBytesView, as: UTF8.self) else {
-                current = (i == 0 ? "unknown" : CommandRouter.metricName(words), "\(session.id)-\(requests)", started)
+                current = (i == 0 ? "unknown" : CommandRouter.metricName(words), requests, started)
                 answer(.error("INVALID argument \(i + 1) is not valid UTF-8"), context: context)
                 return
             }
             words.append(word)
         }
-        current = (CommandRouter.metricName(words), "\(session.id)-\(requests)", started)
+        current = (CommandRouter.metricName(words), requests, started)
         switch router.route(words, session: session) {
         case let .reply(value, updates):
             apply(updates, context: context)
@@ -224,11 +224,11 @@ final class SessionHandler: ChannelDuplexHandler {
             if case let .error(text) = value { (outcome, message) = (String(text.prefix { $0 != " " }), text) }
             router.services.metrics.recordCommand(name, outcome: outcome, duration: elapsed)
             if outcome == "UNAVAILABLE" || outcome == "ERR" && name != "unknown" && logger.logLevel <= .info {
-                logger.info("command failed", metadata: ["docket.request": "\(request)", "docket.command": "\(name)",
+                logger.info("command failed", metadata: ["docket.request": "\(session.id)-\(request)", "docket.command": "\(name)",
                                                          "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
                                                          "docket.error": "\(message)"])
             } else if logger.logLevel <= .debug {
-                logger.debug("command", metadata: ["docket.request": "\(request)", "docket.command": "\(name)",
+                logger.debug("command", metadata: ["docket.request": "\(session.id)-\(request)", "docket.command": "\(name)",
                                                    "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
                                                    "docket.us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)"])
             }
