@@ -32,6 +32,8 @@ final class SessionHandler: ChannelDuplexHandler {
     var current: (name: String, request: Int, started: ContinuousClock.Instant)?
     var requests = 0
     var closeAfterReply = false
+    /// A watcher's token is being checked again after a directory change.
+    var watcherRecheck = false
 
     init(router: CommandRouter, decoder: RESPRequestDecoder, registry: SessionRegistry, id: Int64, address: String, logger: Logger) {
         self.router = router
@@ -292,6 +294,37 @@ final class SessionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// A watcher sends no commands, so the directory check that commands get happens here,
+    /// at the first event after a change: a revoked token ends the subscription and the
+    /// connection; changed roles re-filter what it is sent.
+    func recheckWatcher(context: ChannelHandlerContext) {
+        guard !watcherRecheck, let actor = session.actor, let token = session.token else { return }
+        watcherRecheck = true
+        let (store, epoch) = (router.services.store, router.services.directory.current)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            let fresh: Actor?? = try? await store.authenticate(handle: actor.handle, token: token)
+            loop.execute {
+                let handler = bound.value
+                handler.watcherRecheck = false
+                guard let context = handler.context, !handler.closing else { return }
+                switch fresh {
+                case .some(.some(let actor)):
+                    handler.session.authEpoch = epoch
+                    handler.apply([.authenticated(actor, token: token, epoch: epoch)], context: context)
+                case .some(.none):
+                    handler.logger.notice("watcher's token revoked: closing", metadata: ["docket.client": "\(handler.session.id)"])
+                    handler.apply([.deauthenticated], context: context)
+                    handler.write(.error("NOAUTH this connection's token was revoked"), context: context)
+                    handler.closeNow(context: context)
+                case .none:
+                    break  // the database did not answer: check again at the next event
+                }
+            }
+        }
+    }
+
     /// (Re)registers this watcher with the hub under `actor`'s current rights.
     func resubscribe(_ actor: Actor, context: ChannelHandlerContext) {
         guard let filter = session.watching else { return }
@@ -311,6 +344,7 @@ final class SessionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
+        if session.authEpoch != router.services.directory.current { recheckWatcher(context: context) }
         let frame: [RESPValue] = [.bulk(session.version == .resp3 ? "event" : "message"), .bulk(name), Reply.event(event)]
         write(session.version == .resp3 ? .push(frame) : .array(frame), context: context)
         context.flush()

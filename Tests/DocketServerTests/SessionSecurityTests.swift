@@ -68,6 +68,42 @@ struct SessionSecurityTests {
         }
     }
 
+    @Test("A watcher whose token is revoked is disconnected at the next event")
+    func revokedWatcher() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            let token = try await server.store.createToken(for: "ana")
+            let watcher = try await DocketClient.connect(to: server.address)
+            defer { Task { await watcher.close() } }
+            try await watcher.hello(3, user: "ana", token: token)
+            _ = try await watcher.call("WATCH")
+            try await server.withClient(user: "sec") { sec in
+                _ = try await sec.call("ITEM.CREATE", "policy-paper", "Before the revocation", "THEME", "sustainability", "GROUP", "sustainability-wg")
+            }
+            actor Count { var n = 0; var ended = false; func add() { n += 1 }; func end() { ended = true } }
+            let count = Count()
+            let consumer = Task {
+                for await _ in watcher.pushes { await count.add() }
+                await count.end()
+            }
+            defer { consumer.cancel() }
+            var deadline = ContinuousClock.now + .seconds(10)
+            while await count.n == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await count.n == 1)
+            _ = try await server.withClient { admin in try await admin.call("TOKEN.REVOKE", "ana") }
+            try await server.withClient(user: "sec") { sec in
+                for i in 0..<3 {
+                    _ = try await sec.call("ITEM.CREATE", "policy-paper", "After the revocation \(i)", "THEME", "sustainability", "GROUP", "sustainability-wg")
+                }
+            }
+            // At most the event that triggered the check gets through; then the connection closes.
+            deadline = ContinuousClock.now + .seconds(10)
+            while await !count.ended, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await count.ended, "the watcher is still connected after its token was revoked")
+            #expect(await count.n <= 2)
+        }
+    }
+
     @Test("Roles granted or revoked apply to open connections at their next command")
     func roleChangesApplyToOpenConnections() async throws {
         try await TestServer.with { server in
