@@ -24,22 +24,27 @@ extension CommandRouter {
                                   ("source", .bulk(w.source)), ("checksum", .bulk(w.checksum))])
             }
         },
-        "WORKFLOW.CHECK": { _, args, _ throws(CommandError) in
+        // Parsing a definition (up to 1 MiB) can take a while: never on the event loop, where it
+        // would hold up every other connection the loop serves.
+        "WORKFLOW.CHECK": { router, args, session throws(CommandError) in
             try args.require(1, atMost: 1)
-            return .reply(.array(WorkflowDefinition.diagnose(yaml: args[0]).map { d in
-                Reply.map([("severity", .bulk(d.severity.rawValue)), ("line", .integer(Int64(d.line))),
-                           ("column", .integer(Int64(d.column))), ("message", .bulk(d.message))])
-            }))
+            let yaml = args[0]
+            return router.later(session) { _, _ in
+                .array(WorkflowDefinition.diagnose(yaml: yaml).map { d in
+                    Reply.map([("severity", .bulk(d.severity.rawValue)), ("line", .integer(Int64(d.line))),
+                               ("column", .integer(Int64(d.column))), ("message", .bulk(d.message))])
+                })
+            }
         },
         "WORKFLOW.LOAD": { router, args, session throws(CommandError) in
             try args.require(1, atMost: 1)
             try router.requireRole(session, [.admin], "WORKFLOW.LOAD")
             let yaml = args[0]
-            let errors = WorkflowDefinition.diagnose(yaml: yaml).errors
-            if !errors.isEmpty {
-                throw .invalid(errors.map { "\($0.line):\($0.column): \($0.message)" }.joined(separator: "; "))
-            }
             return router.later(session) { _, _ in
+                let errors = WorkflowDefinition.diagnose(yaml: yaml).errors
+                if !errors.isEmpty {
+                    throw CommandError.invalid(errors.map { "\($0.line):\($0.column): \($0.message)" }.joined(separator: "; "))
+                }
                 let loaded = try await router.services.store.loadWorkflow(yaml: yaml)
                 return Reply.map([("name", .bulk(loaded.name)), ("version", .integer(Int64(loaded.version)))])
             }

@@ -10,7 +10,12 @@ public struct WorkflowDuration: Sendable, Hashable, Comparable, CustomStringConv
 
     static let units: [(Character, Int64)] = [("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]
 
-    /// Parses `14d`, `36h`, `1d12h`, `90m`, `45s`. Returns nil for anything else, including zero.
+    /// The longest duration a definition may name: 36,500 days (about a century). Anything
+    /// longer is a mistake, and a due time past year 9999 would not fit a timestamp.
+    public static let maximum = WorkflowDuration(seconds: 36_500 * 86_400)
+
+    /// Parses `14d`, `36h`, `1d12h`, `90m`, `45s`. Returns nil for anything else, including
+    /// zero and anything longer than ``maximum``.
     public init?(_ text: String) {
         var total: Int64 = 0
         var digits = ""
@@ -21,6 +26,7 @@ public struct WorkflowDuration: Sendable, Hashable, Comparable, CustomStringConv
             } else if let unit = Self.units.first(where: { $0.0 == ch }) {
                 guard let n = Int64(digits), digits.count <= 9 else { return nil }
                 total += n * unit.1
+                guard total <= Self.maximum.seconds else { return nil }
                 digits = ""
                 sawPart = true
             } else {

@@ -42,11 +42,18 @@ extension WorkflowParser {
         return nil
     }
 
+    /// Most unknown keys reported one by one in a mapping; the rest are counted in one warning.
+    static let unknownKeysShown = 10
+
     mutating func unknownKeys(_ map: Node.Mapping, allowed: Set<String>, path: String, what: String) {
-        for (key, _) in map {
-            guard let name = key.string, !allowed.contains(name) else { continue }
-            let known = allowed.sorted().joined(separator: ", ")
-            report(.warning, key, "\(what): unknown key \"\(name)\" is ignored (known keys: \(known))")
+        let unknown = map.filter { key, _ in key.string.map { !allowed.contains($0) } ?? false }
+        guard !unknown.isEmpty else { return }
+        let known = allowed.sorted().joined(separator: ", ")
+        for (key, _) in unknown.prefix(Self.unknownKeysShown) {
+            report(.warning, key, "\(what): unknown key \"\(key.string ?? "")\" is ignored (known keys: \(known))")
+        }
+        if unknown.count > Self.unknownKeysShown {
+            report(.warning, unknown[Self.unknownKeysShown].key, "\(what): \(unknown.count - Self.unknownKeysShown) more unknown keys are ignored")
         }
     }
 
@@ -94,7 +101,7 @@ extension WorkflowParser {
         guard let node else { return nil }
         locations[path] = location(node)
         guard let text = node.scalar?.string, let value = WorkflowDuration(text) else {
-            report(.error, node, "\(what): \"\(node.scalar?.string ?? "?")\" is not a duration (write 14d, 12h, 30m or 1d12h)")
+            report(.error, node, "\(what): \"\(node.scalar?.string ?? "?")\" is not a duration (write 14d, 12h, 30m or 1d12h; at most 36500d)")
             return nil
         }
         return value

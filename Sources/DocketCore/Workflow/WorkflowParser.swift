@@ -28,7 +28,23 @@ public struct WorkflowParser {
     static let reviewKeys: Set = ["by", "not", "stale-on-revision"]
     static let fieldKeys: Set = ["type", "title", "values", "description"]
 
+    /// The largest definition read, in bytes. The shipped ones are a few KiB; anything near
+    /// this is a mistake or an attempt to keep the server busy parsing.
+    public static let maximumSize = 1 << 20
+
     mutating func parse(_ yaml: String) -> WorkflowDefinition? {
+        let size = yaml.utf8.count
+        if size > Self.maximumSize {
+            report(.error, nil, "the definition is \(size) bytes; a workflow definition may have at most \(Self.maximumSize) bytes (1 MiB)")
+            return nil
+        }
+        // Aliases can stand for exponentially large trees that the YAML library would walk
+        // while composing: refuse them before it sees the text.
+        if let alias = YAMLAliasScanner.firstAlias(in: yaml) {
+            diagnostics.append(Diagnostic(.error, line: alias.line, column: alias.column,
+                                          "YAML aliases (*name) are not allowed in a workflow definition: write the value out in full", file: file))
+            return nil
+        }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
