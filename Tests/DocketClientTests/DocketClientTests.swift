@@ -112,7 +112,8 @@ struct DocketClientTests {
     @Test("the server closing the connection fails pending calls and ends the push stream")
     func serverCloseFailsPending() async throws {
         try await withClient { client, _ in
-            let slow = Task { try await client.call("SLOW") }
+            // HANG is never answered, so the pending call can only end by the close.
+            let slow = Task { try await client.call("HANG") }
             try await Task.sleep(for: .milliseconds(50))
             await #expect(throws: ClientError.connectionClosed) {
                 try await client.send(["CLOSE"])
@@ -133,7 +134,8 @@ struct DocketClientTests {
     @Test("close() fails pending calls and later calls")
     func clientClose() async throws {
         try await withClient { client, _ in
-            let slow = Task { try await client.call("SLOW") }
+            // HANG is never answered, so the pending call can only end by the close.
+            let slow = Task { try await client.call("HANG") }
             try await Task.sleep(for: .milliseconds(50))
             await client.close()
             await #expect(throws: ClientError.connectionClosed) {

@@ -9,7 +9,7 @@ import NIOSSL
 /// Commands (see ``TestCommandHandler``): `PING`, `ECHO x`, `ERRME`,
 /// `HELLO [2|3] [AUTH user token]`, `AUTH user token`, `WATCH`, `UNWATCH`,
 /// `SLOW` (answers after 200 ms, later commands wait behind it), `PUSHME`
-/// (`+OK` then a push), `GARBAGE` (invalid RESP) and `CLOSE` (closes at once).
+/// (`+OK` then a push), `HANG` (never answers), `GARBAGE` (invalid RESP) and `CLOSE` (closes at once).
 /// A `silent` server accepts connections and never answers.
 final class TestRESPServer: Sendable {
     let channel: any Channel
@@ -113,7 +113,9 @@ final class TestCommandHandler: ChannelInboundHandler {
     private func drain(context: ChannelHandlerContext) {
         while !busy, !backlog.isEmpty {
             let raw = backlog.removeFirst()
-            if String(buffer: raw[0]).uppercased() == "SLOW" {
+            if String(buffer: raw[0]).uppercased() == "HANG" {
+                busy = true  // never answers: later commands wait until the connection closes
+            } else if String(buffer: raw[0]).uppercased() == "SLOW" {
                 busy = true
                 context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(200)) {
                     self.busy = false
