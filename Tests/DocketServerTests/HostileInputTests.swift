@@ -560,3 +560,136 @@ struct HostileInputTests {
         }
     }
 }
+
+/// 10,000 connections held open at once against the real `docket serve` binary, run as a
+/// process of its own so that the two ends of every connection do not share one descriptor
+/// table. Each connection is served (PING answered), the one past `--max-connections` is
+/// refused, and the first stays usable throughout.
+@Suite("Many connections held at once", .timeLimit(.minutes(10)))
+struct ManyConnectionsTests {
+    /// Raises this process's descriptor limit to its hard limit (children inherit it); returns it.
+    static func raiseDescriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(min(limit.rlim_cur, 1 << 30))
+    }
+
+    /// Connects `count` sockets from `threads` threads; each sends PING and reads +PONG.
+    static func open(_ count: Int, port: Int, threads: Int = 8) async -> [HostileSocket] {
+        await withTaskGroup(of: [HostileSocket].self) { group in
+            for t in 0..<threads {
+                let share = count / threads + (t < count % threads ? 1 : 0)
+                group.addTask {
+                    await HostileSocket.thread {
+                        var out: [HostileSocket] = []
+                        for _ in 0..<share {
+                            guard let s = HostileSocket(port: port, receiveTimeout: 60) else { break }
+                            s.send("PING\r\n")
+                            guard s.read(atLeast: 7).bytes == Array("+PONG\r\n".utf8) else { break }
+                            out.append(s)
+                        }
+                        return out
+                    }
+                }
+            }
+            var all: [HostileSocket] = []
+            for await part in group { all += part }
+            return all
+        }
+    }
+
+    /// Sends `PING n` on every socket and counts the right answers.
+    static func pingAll(_ sockets: [HostileSocket], threads: Int = 8) async -> Int {
+        await withTaskGroup(of: Int.self) { group in
+            for t in 0..<threads {
+                let mine = stride(from: t, to: sockets.count, by: threads).map { sockets[$0] }
+                group.addTask {
+                    await HostileSocket.thread {
+                        var ok = 0
+                        for (i, s) in mine.enumerated() {
+                            let word = "c\(t)-\(i)"
+                            s.send("PING \(word)\r\n")
+                            let expected = Array("$\(word.utf8.count)\r\n\(word)\r\n".utf8)
+                            if s.read(atLeast: expected.count).bytes == expected { ok += 1 }
+                        }
+                        return ok
+                    }
+                }
+            }
+            return await group.reduce(0, +)
+        }
+    }
+
+    static func connectedClients(_ admin: DocketClient) async throws -> Int {
+        let info = try await admin.call("INFO", "clients").stringValue ?? ""
+        return info.split(separator: "\r\n").first { $0.hasPrefix("connected_clients:") }.flatMap { Int($0.dropFirst(18)) } ?? -1
+    }
+
+    @Test("10,000 connections held at once, each served; the next one refused; all released")
+    func tenThousand() async throws {
+        let descriptors = Self.raiseDescriptorLimit()
+        // Headroom for everything else this test process runs alongside.
+        let target = min(10_000, descriptors - 2_000)
+        try #require(target >= 1_000, "the descriptor limit (\(descriptors)) is too low to hold even 1,000 connections")
+        let docket = CLI.docketPath
+        try #require(FileManager.default.isExecutableFile(atPath: docket), "build the docket binary first: \(docket)")
+        try await TestDatabase.withDatabase { url in
+            try await withTemporaryDirectory { scratch in
+                let data = scratch + "/data"
+                let root = TestDatabase.packageRoot.path
+                let process = try await BackgroundProcess.start(
+                    [docket, "serve", "--listen", "127.0.0.1:0", "--data-dir", data, "--database-url", url.connectionString,
+                     "--workflows", root + "/Workflows", "--max-connections", String(target)],
+                    in: root, scratch: scratch, environment: ["DOCKET_LOG_LEVEL": "warning"])
+                defer { process.stop() }
+                let line = try await process.waitForLine(timeout: .seconds(60)) { $0.hasPrefix("listening on ") }
+                let listening = try #require(line, "no listening line; stderr:\n\(process.stderr)")
+                let port = try #require(Int(listening.split(separator: ":").last ?? ""))
+                let token = try String(contentsOfFile: data + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+                let admin = try await DocketClient.connect(to: ServerAddress(host: "127.0.0.1", port: port), timeout: .seconds(60))
+                try await admin.auth(user: "admin", token: token)
+                let held = await Self.open(target - 1, port: port)
+                #expect(held.count == target - 1, "held \(held.count) connections besides the admin's, wanted \(target - 1)")
+                #expect(try await Self.connectedClients(admin) == target)
+
+                // One more is refused, politely, and closed.
+                let refused: ([UInt8], Bool) = await HostileSocket.thread {
+                    guard let s = HostileSocket(port: port, receiveTimeout: 10) else { return ([], true) }
+                    let r = s.read(atLeast: 64)
+                    return (r.bytes, r.closed)
+                }
+                #expect(String(decoding: refused.0, as: UTF8.self) == "-ERR max number of clients reached\r\n")
+                #expect(refused.1)
+
+                // Every held connection still answers, and the admin's works meanwhile.
+                async let pinged = Self.pingAll(held)
+                let whoami = try await admin.call("WHOAMI")
+                #expect(whoami["user"]?.stringValue == "admin")
+                let answered = await pinged
+                #expect(answered == held.count)
+                let peak = try await Self.connectedClients(admin)
+
+                // Released: the count drops back, and a new connection is served.
+                for s in held { s.reset() }
+                var after = -1
+                for _ in 0..<200 {
+                    after = try await Self.connectedClients(admin)
+                    if after == 1 { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(after == 1, "connected_clients stayed at \(after) after the connections closed")
+                let fresh = await Self.open(1, port: port, threads: 1)
+                #expect(fresh.count == 1)
+                await admin.close()
+                print("many connections: held \(held.count + 1) connections at once (limit \(target), descriptors \(descriptors)); "
+                      + "connected_clients \(peak); all \(answered) answered PING twice; the next one refused; back to \(after) after release")
+            }
+        }
+    }
+}
