@@ -46,8 +46,20 @@ public final class EventHub: Sendable {
 
     /// Runs until cancelled: the sequencer loop and the LISTEN loop.
     public func run() async {
-        let start = (try? await store.lastSequence()) ?? 0
-        state.withLockedValue { $0.lastSeq = start }
+        // Watchers get what is numbered from now on: wait for the database rather than start
+        // from 0 (which would push the whole history to every watcher).
+        let health = OutageLog(logger: logger, what: "event hub")
+        while !Task.isCancelled {
+            do {
+                let start = try await store.lastSequence()
+                state.withLockedValue { $0.lastSeq = start }
+                health.succeeded()
+                break
+            } catch {
+                health.failed(error)
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.sequenceLoop() }
             group.addTask { await self.listenLoop() }
@@ -55,24 +67,35 @@ public final class EventHub: Sendable {
         }
     }
 
+    /// Numbers committed events. While the database is away each round fails (within the
+    /// store's timeout); it logs once, waits a little longer between rounds, and carries on
+    /// when the database answers again.
     func sequenceLoop() async {
         var quietRounds = 0
+        let health = OutageLog(logger: logger, what: "event sequencer")
         while !Task.isCancelled {
             do {
                 let n = try await store.sequenceEvents()
+                if health.succeeded() { await catchUp() }
                 quietRounds = n > 0 ? 0 : quietRounds + 1
                 // Without a notification in a while (a lost LISTEN), catch up anyway.
                 if quietRounds % 50 == 0 { await catchUp() }
                 if n > 0 { continue }
             } catch {
-                logger.debug("sequencer: \(error)")
+                if Task.isCancelled { return }
+                health.failed(error)
+                try? await Task.sleep(for: .milliseconds(250))
             }
             try? await Task.sleep(for: interval)
         }
     }
 
+    /// LISTENs for the sequencer's notifications. When the connection is lost (the database
+    /// went away) it logs, waits, and listens again on a new connection once the pool has one;
+    /// meanwhile the sequencer's periodic catch-up keeps delivering.
     func listenLoop() async {
         let listening = NIOLockedValueBox<PostgresConnection?>(nil)
+        let health = OutageLog(logger: logger, what: "event listener")
         while !Task.isCancelled {
             do {
                 try await withTaskCancellationHandler {
@@ -82,6 +105,7 @@ public final class EventHub: Sendable {
                         // Cancelled while the lease was pending: onCancel found no connection to close.
                         try Task.checkCancellation()
                         try await connection.listen(on: "docket_events") { notifications in
+                            health.succeeded()
                             await self.catchUp()
                             for try await _ in notifications { await self.catchUp() }
                         }
@@ -92,7 +116,7 @@ public final class EventHub: Sendable {
                 }
             } catch {
                 if Task.isCancelled { return }
-                logger.debug("event listener: \(error); retrying")
+                health.failed(error)
             }
             try? await Task.sleep(for: .milliseconds(500))
         }
@@ -112,10 +136,19 @@ public final class EventHub: Sendable {
             guard let events = try? await store.readEvents(after: after, count: 1000), !events.isEmpty else { return }
             let subscribers = state.withLockedValue { Array($0.subscribers.values) }
             if !subscribers.isEmpty {
-                let items = (try? await store.snapshots(Array(Set(events.map(\.item))))) ?? [:]
+                // Everything delivery needs is read before the first event is delivered: if the
+                // database goes away in between, nothing is delivered and the batch is read
+                // again later (skipping it would lose the events for every watcher, and a
+                // missing definition would show items in states hidden from the watcher).
+                var definitions: [String: WorkflowDefinition] = [:]
+                guard let items = try? await store.snapshots(Array(Set(events.map(\.item)))) else { return }
+                for item in items.values where definitions["\(item.workflow)@\(item.workflowVersion)"] == nil {
+                    guard let definition = try? await store.definition(item.workflow, version: item.workflowVersion) else { return }
+                    definitions["\(item.workflow)@\(item.workflowVersion)"] = definition
+                }
                 for event in events {
                     guard let item = items[event.item] else { continue }
-                    let definition = try? await store.definition(item.workflow, version: item.workflowVersion)
+                    let definition = definitions["\(item.workflow)@\(item.workflowVersion)"]
                     for s in subscribers where Self.matches(s.filter, item) && Engine.canSee(definition, item, actor: s.actor) {
                         s.deliver(event, s.filter.channel)
                     }
@@ -128,5 +161,40 @@ public final class EventHub: Sendable {
 
     static func matches(_ f: WatchFilter, _ item: ItemSnapshot) -> Bool {
         (f.item.map { $0 == item.id } ?? true) && (f.workflow.map { $0 == item.workflow } ?? true) && (f.theme.map { $0 == item.theme } ?? true)
+    }
+}
+
+/// Logs a background loop's trouble with the database once when it starts (a warning), and
+/// once when it ends (how long it lasted), rather than at every retry; the retries in between
+/// are logged at debug level.
+final class OutageLog: Sendable {
+    private let logger: Logger
+    private let what: String
+    private let since = NIOLockedValueBox<(ContinuousClock.Instant, Int)?>(nil)
+
+    init(logger: Logger, what: String) {
+        self.logger = logger
+        self.what = what
+    }
+
+    func failed(_ error: any Error) {
+        let first = since.withLockedValue { state -> Bool in
+            if let (start, n) = state { state = (start, n + 1); return false }
+            state = (ContinuousClock.now, 1)
+            return true
+        }
+        if first {
+            logger.warning("\(what) cannot reach the database; retrying", metadata: ["docket.error": "\(error)"])
+        } else {
+            logger.debug("\(what): \(error); retrying")
+        }
+    }
+
+    /// Returns whether this ends an outage.
+    @discardableResult
+    func succeeded() -> Bool {
+        guard let (start, failures) = since.withLockedValue({ state in defer { state = nil }; return state }) else { return false }
+        logger.notice("\(what) reaches the database again", metadata: ["docket.outage": "\(ContinuousClock.now - start)", "docket.failures": "\(failures)"])
+        return true
     }
 }

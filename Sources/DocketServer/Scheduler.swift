@@ -34,13 +34,18 @@ public struct Scheduler: Sendable {
         return fired
     }
 
-    /// Ticks every `interval` until cancelled.
+    /// Ticks every `interval` until cancelled. While the database is away each tick fails
+    /// (within the store's timeout): logged once, retried at every tick; timers that came due
+    /// meanwhile fire at the first tick after it returns.
     public func run() async {
+        let health = OutageLog(logger: logger, what: "scheduler")
         while !Task.isCancelled {
             do {
                 try await tick()
+                health.succeeded()
             } catch {
-                logger.warning("scheduler: \(error)")
+                if Task.isCancelled { return }
+                health.failed(error)
             }
             try? await Task.sleep(for: interval)
         }

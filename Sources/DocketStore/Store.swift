@@ -72,7 +72,9 @@ public final class Store: Sendable {
             case "23503": return .notFound(error.serverInfo?[.detail] ?? message)
             case "23514", "22P02", "22001", "22021", "54000": return .invalid(message)
             case "42501": return .noPermission(message)
-            case let s where s.hasPrefix("08") || s.hasPrefix("57P") || s == "53300":
+            // Connection exceptions, insufficient resources, operator intervention (shutdown,
+            // statement cancelled), system errors: the database is not there to answer.
+            case let s where s.hasPrefix("08") || s.hasPrefix("53") || s.hasPrefix("57") || s.hasPrefix("58"):
                 return .unavailable(message)
             default: return .invalid("\(message) (SQLSTATE \(state))")
             }
@@ -94,20 +96,80 @@ struct DeadlineExceeded: Error {}
 extension Store {
     /// Runs `body`, failing with `unavailable` when it takes longer than `timeout` (a pool
     /// waiting for a database that went away would otherwise wait forever).
+    ///
+    /// The answer does not wait for `body` to end: a query on a connection whose server froze
+    /// or whose network went silent does not notice cancellation, and a task group would wait
+    /// for it. `body` runs in its own task, cancelled at the deadline (or when the caller is),
+    /// and finishes in the background whenever the connection gives up.
     func withDeadline<T: Sendable>(_ body: @Sendable @escaping () async throws -> T) async throws -> T {
         let timeout = self.timeout
+        let race = DeadlineRace<T>()
         do {
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw DeadlineExceeded()
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                    race.begin(continuation)
+                    let work = Task {
+                        do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
+                    }
+                    let timer = Task {
+                        try? await Task.sleep(for: timeout)
+                        if !Task.isCancelled { race.finish(.failure(DeadlineExceeded())) }
+                    }
+                    race.tasks(work: work, timer: timer)
                 }
-                defer { group.cancelAll() }
-                return try await group.next()!
+            } onCancel: {
+                race.cancel()
             }
         } catch is DeadlineExceeded {
             throw StoreError.unavailable("no answer from PostgreSQL within \(timeout)")
         }
+    }
+}
+
+/// The first of a store operation's result, its deadline and its caller's cancellation wins;
+/// the others are cancelled.
+final class DeadlineRace<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var done = false
+    private var cancelled = false
+    private var work: Task<Void, Never>?
+    private var timer: Task<Void, Never>?
+
+    func begin(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.withLock { self.continuation = continuation }
+    }
+
+    func tasks(work: Task<Void, Never>, timer: Task<Void, Never>) {
+        let (finished, cancelled) = lock.withLock { () -> (Bool, Bool) in
+            self.work = work
+            self.timer = timer
+            return (done, self.cancelled)
+        }
+        if finished { timer.cancel() }
+        if finished || cancelled { work.cancel() }
+    }
+
+    /// Resumes the caller with `result` unless something else did first.
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, work, timer) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Task<Void, Never>?) in
+            guard !done else { return (nil, nil, nil) }
+            done = true
+            defer { self.continuation = nil }
+            return (self.continuation, self.work, self.timer)
+        }
+        guard let continuation else { return }
+        timer?.cancel()
+        if case .failure = result { work?.cancel() }
+        continuation.resume(with: result)
+    }
+
+    /// The caller was cancelled: cancel the work, which then ends the race.
+    func cancel() {
+        let work = lock.withLock { () -> Task<Void, Never>? in
+            cancelled = true
+            return self.work
+        }
+        work?.cancel()
     }
 }
