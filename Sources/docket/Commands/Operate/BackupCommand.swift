@@ -38,7 +38,7 @@ struct BackupCommand: AsyncParsableCommand {
         let summary = await reportingErrors {
             try await PostgresTools.exitOnCLIFailure {
                 try await PostgresTools.withDatabase(location, logger: logger) { url, store in
-                    let counts = try await PostgresTools.counts(store, logger: logger)
+                    let counts = try await PostgresTools.counts(store, url: url, logger: logger)
                     // Create the file 0600 before pg_dump writes into it.
                     _ = FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600])
                     do {

@@ -59,9 +59,33 @@ enum PostgresTools {
         return output
     }
 
+    /// Runs `body` on a pooled connection, giving up after `limit`: a pool whose database
+    /// cannot be reached waits for a connection forever.
+    static func withConnection<T: Sendable>(_ store: Store, url: DatabaseURL, limit: Duration = .seconds(15),
+                                            _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let client = store.client
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await client.withConnection(body) }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let result = try await group.next() ?? nil else {
+                    throw CLIFailure(.unavailable, "PostgreSQL at \(url) does not answer within \(limit)",
+                                     hint: "check --database-url (or DOCKET_DATABASE_URL) and that PostgreSQL runs")
+                }
+                return result
+            }
+        } catch let error as PSQLError {
+            throw CLIFailure(.unavailable, "PostgreSQL at \(url): \(String(reflecting: error))")
+        }
+    }
+
     /// Items and events in the database (nil where the table does not exist).
-    static func counts(_ store: Store, logger: Logger) async throws -> (items: Int?, events: Int?) {
-        try await store.client.withConnection { connection in
+    static func counts(_ store: Store, url: DatabaseURL, logger: Logger) async throws -> (items: Int?, events: Int?) {
+        try await withConnection(store, url: url) { connection in
             var out: [Int?] = []
             for table in ["items", "events"] {
                 let rows = try await connection.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger)

@@ -48,13 +48,13 @@ struct RestoreCommand: AsyncParsableCommand {
                     guard listing.stdout.split(separator: "\n").contains(where: { $0.contains(" TABLE ") && $0.contains(" events ") }) else {
                         throw CLIFailure(.invalid, "\(file) is a PostgreSQL dump but not of a Docket database (it has no events table)")
                     }
-                    let tables = try await Self.userRelations(store, logger: logger)
+                    let tables = try await Self.userRelations(store, url: url, logger: logger)
                     if tables > 0 {
                         guard clean else {
                             throw CLIFailure(.failure, "\(url) is not empty (\(tables) tables, sequences or views)",
                                              hint: "restore into a new database (a new --data-dir), or pass --clean to drop everything in it first")
                         }
-                        try await Self.dropEverything(store, logger: logger)
+                        try await Self.dropEverything(store, url: url, logger: logger)
                     }
                     try await PostgresTools.run("pg_restore", ["--no-owner", "--no-acl", "--exit-on-error", "--single-transaction",
                                                                "--dbname", url.database, path],
@@ -75,8 +75,8 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     /// Tables, sequences, views and foreign tables outside PostgreSQL's own schemas.
-    static func userRelations(_ store: Store, logger: Logger) async throws -> Int {
-        try await store.client.withConnection { connection in
+    static func userRelations(_ store: Store, url: DatabaseURL, logger: Logger) async throws -> Int {
+        try await PostgresTools.withConnection(store, url: url) { connection in
             let rows = try await connection.query("""
                 SELECT count(*)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
@@ -90,8 +90,8 @@ struct RestoreCommand: AsyncParsableCommand {
 
     /// Drops every schema but PostgreSQL's own, and recreates an empty `public` as a new
     /// database has it.
-    static func dropEverything(_ store: Store, logger: Logger) async throws {
-        try await store.client.withConnection { connection in
+    static func dropEverything(_ store: Store, url: DatabaseURL, logger: Logger) async throws {
+        try await PostgresTools.withConnection(store, url: url, limit: .seconds(120)) { connection in
             let rows = try await connection.query("""
                 SELECT nspname FROM pg_namespace
                 WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'
