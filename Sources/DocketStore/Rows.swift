@@ -68,8 +68,20 @@ enum JSON {
         (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "null"
     }
 
+    static func encodeArray<T: Encodable>(_ values: [T]) -> String {
+        values.isEmpty ? "[]" : encode(values)
+    }
+
+    /// One decoder for every row (decoding does not change it).
+    nonisolated(unsafe) static let decoder = JSONDecoder()
+
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
-        try? JSONDecoder().decode(type, from: Data(text.utf8))
+        try? decoder.decode(type, from: Data(text.utf8))
+    }
+
+    /// Most snapshot columns are empty (`[]`, `{}`): no decoder for those.
+    static func decodeArray<T: Decodable>(_ type: [T].Type, _ text: String) -> [T] {
+        text == "[]" ? [] : decode(type, text) ?? []
     }
 }
 
@@ -105,10 +117,11 @@ struct ItemRow: Sendable {
     init(_ row: PostgresRow, offset: Int = 0) throws {
         let r = row.makeRandomAccess()
         func col<T: PostgresDecodable>(_ i: Int, _ t: T.Type = T.self) throws -> T { try r[offset + i].decode(T.self, context: .default) }
-        let fields = JSON.decode([String: String].self, try col(13, String.self)) ?? [:]
-        let votes = (JSON.decode([VoteJSON].self, try col(15, String.self)) ?? []).compactMap(\.vote)
-        let endorsements = (JSON.decode([EndorsementJSON].self, try col(17, String.self)) ?? []).map(\.endorsement)
-        let milestones = (JSON.decode([MilestoneJSON].self, try col(18, String.self)) ?? []).map(\.milestone)
+        let fieldsText = try col(13, String.self)
+        let fields = fieldsText == "{}" ? [:] : JSON.decode([String: String].self, fieldsText) ?? [:]
+        let votes = JSON.decodeArray([VoteJSON].self, try col(15, String.self)).compactMap(\.vote)
+        let endorsements = JSON.decodeArray([EndorsementJSON].self, try col(17, String.self)).map(\.endorsement)
+        let milestones = JSON.decodeArray([MilestoneJSON].self, try col(18, String.self)).map(\.milestone)
         snapshot = ItemSnapshot(
             id: try col(0), workflow: try col(1), workflowVersion: try col(2), title: try col(3),
             theme: try col(4, String?.self), group: try col(5, String?.self), state: try col(6), version: try col(7),

@@ -96,21 +96,47 @@ extension Store {
         }
     }
 
+    /// One attempt, in two round trips on one pooled connection and no explicit transaction:
+    /// read the item row (the whole snapshot), decide, then one statement that writes the row,
+    /// the event, revision, timers and key only if the row still has the version that was read
+    /// (compare-and-set; the statement is its own transaction). When another command moved the
+    /// item in between, nothing is written and the command is decided again on the new row —
+    /// the same outcome as waiting for its lock, without holding a transaction open across the
+    /// decision. `IFVERSION` is checked against the row the decision is made on.
     func applyOnce(_ command: Command, to id: String, actor: Actor, ifVersion: Int?, key: String?, now: Date) async throws -> Applied {
         let commandText = Self.describe(command, id: id)
-        return try await transaction { connection in
+        return try await read { connection in
             if let key, let earlier = try await self.replay(connection, handle: actor.handle, key: key, command: commandText) {
                 return earlier
             }
-            let row = try await self.lockItem(connection, id: id)
-            return try await self.applyLocked(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
-                                              key: key, commandText: commandText, now: now)
+            for _ in 0..<Self.casAttempts {
+                let row = try await self.loadItem(connection, id: id)
+                if let applied = try await self.decideAndWrite(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
+                                                               key: key, commandText: commandText, now: now, compareAndSet: true) {
+                    return applied
+                }
+            }
+            throw StoreError.unavailable("item \(id) changed under \(Self.casAttempts) attempts in a row; try again")
         }
     }
+
+    /// How many times a command is decided again when other commands keep moving its item.
+    static let casAttempts = 64
 
     /// Decides and writes `command` on an item already locked in this transaction.
     func applyLocked(_ connection: PostgresConnection, row: ItemRow, command: Command, actor: Actor, ifVersion: Int?,
                      key: String?, commandText: String, now: Date) async throws -> Applied {
+        guard let applied = try await decideAndWrite(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
+                                                     key: key, commandText: commandText, now: now, compareAndSet: false) else {
+            throw StoreError.unavailable("item \(row.snapshot.id) was not written")
+        }
+        return applied
+    }
+
+    /// Decides `command` on `row` and writes the result; nil when `compareAndSet` found the row
+    /// at another version than `row` (nothing was written).
+    func decideAndWrite(_ connection: PostgresConnection, row: ItemRow, command: Command, actor: Actor, ifVersion: Int?,
+                        key: String?, commandText: String, now: Date, compareAndSet: Bool) async throws -> Applied? {
         let item = row.snapshot
         let id = item.id
         let definition = try await definition(item.workflow, version: item.workflowVersion)
@@ -129,8 +155,10 @@ extension Store {
         let next = item.applying(change, definition: definition, now: now)
         let chained = ChainedEvent(item: id, version: next.version, draft: draft)
         let hash = chained.hash(previous: row.lastHash)
-        try await write(connection, next: next, definition: definition, chained: chained, prev: row.lastHash,
-                        hash: hash, change: change, key: key, command: commandText)
+        let wrote = try await write(connection, next: next, definition: definition, chained: chained, prev: row.lastHash,
+                                    hash: hash, change: change, key: key, command: commandText,
+                                    expectedVersion: compareAndSet ? item.version : nil)
+        guard wrote else { return nil }
         return Applied(event: EventRecord(seq: nil, chained: chained, hash: hash), item: next, replayed: false)
     }
 
@@ -170,8 +198,13 @@ extension Store {
         return b
     }
 
+    /// Writes the item row, its event, a revision's text, the timers and the idempotency key in
+    /// one statement. With `expectedVersion` the row is written only if it still has that
+    /// version, and nothing else is written otherwise; returns whether it was written.
+    @discardableResult
     func write(_ connection: PostgresConnection, next: ItemSnapshot, definition: WorkflowDefinition, chained: ChainedEvent,
-               prev: [UInt8], hash: [UInt8], change: Change, key: String?, command: String) async throws {
+               prev: [UInt8], hash: [UInt8], change: Change, key: String?, command: String,
+               expectedVersion: Int? = nil) async throws -> Bool {
         var revisionText: String?
         var revisionNote: String?
         var revisionSHA: String?
@@ -194,10 +227,10 @@ extension Store {
                 UPDATE items SET state = \(next.state), final = \(final), version = \(next.version),
                     state_since = docket_ts(\(next.stateSince.epochMicroseconds)), due_at = docket_ts(\(next.dueAt?.epochMicroseconds)),
                     round = \(next.round), fields = \(JSON.encode(next.fields))::jsonb, revisions = \(next.revisions),
-                    votes = \(JSON.encode(next.votes.map(VoteJSON.init)))::jsonb, assignees = \(next.assignees),
-                    endorsements = \(JSON.encode(next.endorsements.map(EndorsementJSON.init)))::jsonb,
-                    milestones = \(JSON.encode(next.milestones.map(MilestoneJSON.init)))::jsonb, last_hash = \(ByteBuffer(bytes: hash))
-                WHERE id = \(next.id) RETURNING id),
+                    votes = \(JSON.encodeArray(next.votes.map(VoteJSON.init)))::jsonb, assignees = \(next.assignees),
+                    endorsements = \(JSON.encodeArray(next.endorsements.map(EndorsementJSON.init)))::jsonb,
+                    milestones = \(JSON.encodeArray(next.milestones.map(MilestoneJSON.init)))::jsonb, last_hash = \(ByteBuffer(bytes: hash))
+                WHERE id = \(next.id) AND (\(expectedVersion)::int IS NULL OR version = \(expectedVersion)) RETURNING id),
             ev AS (
                 INSERT INTO events (item_id, version, type, transition, from_state, to_state, actor, at, comment, data, prev_hash, hash)
                 SELECT id, \(chained.version), \(chained.type), \(chained.transition), \(chained.from), \(chained.to), \(chained.actor),
@@ -206,19 +239,22 @@ extension Store {
             rev AS (
                 INSERT INTO revisions (item_id, number, body, note, sha256, author, created_at)
                 SELECT \(next.id), \(next.revisions), \(revisionText), \(revisionNote), \(revisionSHA), \(chained.actor), docket_ts(\(micros))
-                WHERE \(revisionText)::text IS NOT NULL),
-            tdel AS (DELETE FROM timers WHERE item_id = \(next.id) AND \(replaceTimers)),
+                WHERE \(revisionText)::text IS NOT NULL AND EXISTS (SELECT 1 FROM upd)),
+            tdel AS (DELETE FROM timers WHERE item_id = \(next.id) AND \(replaceTimers) AND EXISTS (SELECT 1 FROM upd)),
             tins AS (
                 INSERT INTO timers (item_id, round, kind, name, fire_at)
                 SELECT \(next.id), \(next.round), k, n, docket_ts(f)
-                FROM unnest(\(t.kinds)::text[], \(t.names)::text[], \(t.times)::int8[]) AS t(k, n, f)),
+                FROM unnest(\(t.kinds)::text[], \(t.names)::text[], \(t.times)::int8[]) AS t(k, n, f)
+                WHERE EXISTS (SELECT 1 FROM upd)),
             k AS (
                 INSERT INTO idempotency_keys (handle, key, item_id, command, event_id)
                 SELECT \(chained.actor), \(key), \(next.id), \(command), ev.id FROM ev WHERE \(key)::text IS NOT NULL)
             SELECT id FROM ev
             """, logger: logger)
         do {
-            for try await _ in statement {}
+            var wrote = false
+            for try await _ in statement { wrote = true }
+            return wrote
         } catch where Self.isUniqueViolation(error, constraint: "idempotency_keys_pkey") {
             throw IdempotencyRace()
         }

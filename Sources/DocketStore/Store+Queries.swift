@@ -95,6 +95,7 @@ extension Store {
     /// they stood at `asOf` (rebuilt from the event log).
     public func status(workflow: String? = nil, theme: String? = nil, asOf: Date? = nil, actor: Actor, now: Date) async throws -> [StatusRow] {
         let at = (asOf ?? now).epochMicroseconds
+        if asOf == nil { return try await currentStatus(workflow: workflow, theme: theme, actor: actor, at: at) }
         let rows: [(ItemSnapshot, Bool)] = try await read { c in
             let result: PostgresRowSequence
             if asOf == nil {
@@ -131,6 +132,42 @@ extension Store {
             var row = counts[key] ?? StatusRow(workflow: item.workflow, state: item.state, theme: item.theme, items: 0, overdue: 0)
             row.items += 1
             if overdue { row.overdue += 1 }
+            counts[key] = row
+        }
+        return counts.values.sorted { ($0.workflow, $0.state, $0.theme ?? "") < ($1.workflow, $1.state, $1.theme ?? "") }
+    }
+
+    /// The board now, counted by PostgreSQL: one row per workflow version, state, theme and
+    /// group, split by whether the actor is the author or an assignee (all that visibility
+    /// depends on), so the rows sent back are a few dozen whatever the number of items.
+    func currentStatus(workflow: String?, theme: String?, actor: Actor, at: Int64) async throws -> [StatusRow] {
+        let handle = actor.handle
+        let groups: [(String, Int, String, String?, String?, Bool, Bool, Int, Int)] = try await read { c in
+            let rows = try await c.query("""
+                SELECT workflow, workflow_version, state, theme, group_slug, author = \(handle), \(handle) = ANY (assignees),
+                       count(*)::int8, (count(*) FILTER (WHERE due_at < docket_ts(\(at))))::int8
+                FROM items
+                WHERE (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
+                GROUP BY 1, 2, 3, 4, 5, 6, 7
+                """, logger: self.logger)
+            var out: [(String, Int, String, String?, String?, Bool, Bool, Int, Int)] = []
+            for try await row in rows.decode((String, Int, String, String?, String?, Bool, Bool, Int, Int).self) { out.append(row) }
+            return out
+        }
+        var counts: [String: StatusRow] = [:]
+        let epoch = Date(epochMicroseconds: 0)
+        for (wf, version, state, theme, group, mine, assigned, n, overdueCount) in groups {
+            guard let definition = try? await definition(wf, version: version) else { continue }
+            // A stand-in with exactly what visibility looks at: the group, authorship, assignment.
+            let standIn = ItemSnapshot(id: "", workflow: wf, workflowVersion: version, title: "", theme: theme, group: group, state: state,
+                                       version: 1, author: mine ? handle : "\u{0}", createdAt: epoch, stateSince: epoch,
+                                       assignees: assigned ? [handle] : [])
+            guard Engine.canSee(definition, standIn, actor: actor) else { continue }
+            let final = definition.state(state)?.final ?? false
+            let key = "\(wf)\u{0}\(state)\u{0}\(theme ?? "")"
+            var row = counts[key] ?? StatusRow(workflow: wf, state: state, theme: theme, items: 0, overdue: 0)
+            row.items += n
+            if !final { row.overdue += overdueCount }
             counts[key] = row
         }
         return counts.values.sorted { ($0.workflow, $0.state, $0.theme ?? "") < ($1.workflow, $1.state, $1.theme ?? "") }
