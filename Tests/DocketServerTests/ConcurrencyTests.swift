@@ -451,9 +451,7 @@ struct ConcurrencyTests {
                                         same += 1
                                     } else {
                                         differed += 1
-                                        withKnownIssue("Store.applyOnce looks the key up before it locks the row: the second of two simultaneous uses decides afresh (DENIED) instead of answering the first's event", isIntermittent: true) {
-                                            Issue.record("\(user) fire \(id) submit KEY submit-\(r): \(p) / \(q)")
-                                        }
+                                        Issue.record("\(user) fire \(id) submit KEY submit-\(r): \(p) / \(q)")
                                     }
                                     fires += 1
                                 }
