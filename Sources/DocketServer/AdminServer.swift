@@ -121,6 +121,8 @@ public final class AdminServer: Service, Sendable {
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                // A client may send its requests and shut down its side (`nc -N`): answer them, then close.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: configuration.watcherOutputLimit / 2, high: configuration.watcherOutputLimit))
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { child in

@@ -34,6 +34,8 @@ final class SessionHandler: ChannelDuplexHandler {
     var closeAfterReply = false
     /// A watcher's token is being checked again after a directory change.
     var watcherRecheck = false
+    /// The client shut down its sending side: answer what it sent, then close.
+    var inputClosed = false
 
     init(router: CommandRouter, decoder: RESPRequestDecoder, registry: SessionRegistry, id: Int64, address: String, logger: Logger) {
         self.router = router
@@ -128,6 +130,11 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosed = true
+            closeIfDone(context: context)
+            return
+        }
         if event is IdleStateHandler.IdleStateEvent, !busy, session.watching == nil {
             context.close(promise: nil)
             return
@@ -146,7 +153,8 @@ final class SessionHandler: ChannelDuplexHandler {
             failProtocol(error, context: context)
             return
         }
-        if readHeld, queue.count < Self.maxQueued / 2, !busy || queue.count <= 16 {
+        closeIfDone(context: context)
+        if readHeld, !closing, queue.count < Self.maxQueued / 2, !busy || queue.count <= 16 {
             readHeld = false
             context.read()
         }
@@ -236,6 +244,11 @@ final class SessionHandler: ChannelDuplexHandler {
             }
         }
         if closeAfterReply { closeNow(context: context) }
+    }
+
+    /// After the client's half-close, closes once every request it sent is answered.
+    func closeIfDone(context: ChannelHandlerContext) {
+        if inputClosed, !closing, !busy, queue.isEmpty, pendingProtocolError == nil { closeNow(context: context) }
     }
 
     /// Flushes what is written, then closes.
