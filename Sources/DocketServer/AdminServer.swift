@@ -83,7 +83,7 @@ public final class AdminServer: Service, Sendable {
     /// Whether the database answers within the store's timeout: the readiness check.
     public func databaseReady() async -> Result<Void, any Error> {
         do {
-            _ = try await services.store.lastSequence()
+            try await services.store.ping()
             return .success(())
         } catch {
             return .failure(error)

@@ -48,7 +48,7 @@ extension CommandRouter {
             return .later {
                 let started = ContinuousClock.now
                 var database = "ok"
-                do { _ = try await store.lastSequence() } catch { database = String(describing: error) }
+                do { try await store.ping() } catch { database = String(describing: error) }
                 let elapsed = ContinuousClock.now - started
                 let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
                 return (Reply.map([

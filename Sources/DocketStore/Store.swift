@@ -40,6 +40,13 @@ public final class Store: Sendable {
         }
     }
 
+    /// `SELECT 1` on a pooled connection, within the store's timeout: the health check.
+    public func ping() async throws {
+        try await read { connection in
+            for try await _ in try await connection.query("SELECT 1", logger: self.logger) {}
+        }
+    }
+
     /// Runs `body` on a pooled connection.
     func read<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
         let client = self.client
