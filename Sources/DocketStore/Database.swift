@@ -30,6 +30,8 @@ public struct DatabaseLocation: Sendable {
         do {
             let result = try await Self.withClient(url: url, maximumConnections: maximumConnections, logger: logger) { client in
                 let store = Store(client: client, logger: logger)
+                // A database that cannot be reached is an error within the store's timeout, not a wait forever.
+                try await store.ping()
                 if migrate { try await Migrator(directory: Migrator.defaultDirectory()).migrate(client, logger: logger) }
                 return try await body(store, url)
             }

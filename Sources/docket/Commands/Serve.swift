@@ -177,6 +177,7 @@ final class DocketService: Service, @unchecked Sendable {
     }
 
     func start() async throws {
+        try await waitForDatabase()
         try await Migrator(directory: Migrator.defaultDirectory()).migrate(store.client, logger: logger)
         try await store.loadWorkflows(directory: workflows)
         if let token = try await store.bootstrapAdmin() {
@@ -200,6 +201,22 @@ final class DocketService: Service, @unchecked Sendable {
             }
             try await server.run()
             group.cancelAll()
+        }
+    }
+
+    /// PostgreSQL may still be starting (compose, a reboot): try for three `--db-timeout`s
+    /// (30 s by default), then give up with one line (exit 69) rather than wait forever.
+    func waitForDatabase() async throws {
+        let deadline = ContinuousClock.now + store.timeout * 3
+        while true {
+            do {
+                try await store.ping()
+                return
+            } catch let error as StoreError {
+                guard case .unavailable = error, ContinuousClock.now < deadline else { throw error }
+                logger.warning("waiting for PostgreSQL", metadata: ["docket.error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
         }
     }
 
