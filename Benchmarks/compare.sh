@@ -13,7 +13,7 @@
 #   5. prints every ratio against its target.
 #
 # Environment: ITEMS (10000), DURATION seconds per run (15), WARMUP (3), CLIENTS ("1 4 16"),
-# PGBENCH_MODE (prepared), PGBENCH_SCRIPT, PING_REQUESTS (500000), PIPELINE_REQUESTS (3000000),
+# PGBENCH_MODE (extended: unnamed statements, parsed and planned each time, as the store sends them), PGBENCH_SCRIPT, PING_REQUESTS (500000), PIPELINE_REQUESTS (3000000),
 # DATABASE_URL (use this PostgreSQL instead of the embedded one), SKIP_BUILD=1, KEEP=1 (reuse
 # the data directory and population of the previous run).
 set -euo pipefail
@@ -23,7 +23,7 @@ ITEMS=${ITEMS:-10000}
 DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-3}
 CLIENTS=${CLIENTS:-"1 4 16"}
-PGBENCH_MODE=${PGBENCH_MODE:-prepared}
+PGBENCH_MODE=${PGBENCH_MODE:-extended}
 PGBENCH_SCRIPT=${PGBENCH_SCRIPT:-$ROOT/Benchmarks/sql/transition.pgbench}
 PING_REQUESTS=${PING_REQUESTS:-500000}
 PIPELINE_REQUESTS=${PIPELINE_REQUESTS:-3000000}
@@ -46,6 +46,9 @@ fi
 start_server "$DATA"
 BENCH=("$BIN/docket-bench")
 STATE=(--port "$PORT" --state "$BENCH_DIR/population.json")
+
+log "memory: 1,000 idle authenticated connections on the fresh server"
+"${BENCH[@]}" idle "${STATE[@]}" --token-file "$TOKEN_FILE" --clients 1000 --hold 3 --pid "$SERVER_PID" | tee "$OUT/idle.txt"
 
 log "populate: $ITEMS thematic projects, 100 policy papers"
 "${BENCH[@]}" populate "${STATE[@]}" --token-file "$TOKEN_FILE" --items "$ITEMS" --papers 100 | tee "$OUT/populate.txt"
@@ -101,8 +104,7 @@ printf '%s\n' "${STATUS_MS[@]}" | sort -n >"$OUT/status-ms.txt"
 STATUS_MEDIAN=$(sed -n '10p' "$OUT/status-ms.txt"); STATUS_MAX=$(tail -1 "$OUT/status-ms.txt")
 echo "docket status: median $STATUS_MEDIAN ms, max $STATUS_MAX ms (20 runs)"
 
-log "memory: 1,000 idle authenticated connections, then the mixed load"
-"${BENCH[@]}" idle "${STATE[@]}" --clients 1000 --hold 3 --pid "$SERVER_PID" | tee "$OUT/idle.txt"
+log "memory: the mixed load"
 "${BENCH[@]}" mixed "${STATE[@]}" --clients 16 --duration "$DURATION" --warmup "$WARMUP" --pid "$SERVER_PID" | tee "$OUT/mixed-16.txt"
 
 {

@@ -93,3 +93,13 @@ import Testing
         #expect(throws: (any Error).self) { try missing.connection.explicitToken() }
     }
 }
+
+@Suite struct RepeatArgumentTests {
+    @Test func theCommandIsPassedThrough() throws {
+        let r = try Repeat.parse(["--count", "20", "--", "ITEM.LIST", "STATE", "proposal", "LIMIT", "100"])
+        #expect(r.count == 20)
+        #expect(r.command == ["ITEM.LIST", "STATE", "proposal", "LIMIT", "100"])
+        #expect(throws: (any Error).self) { try Repeat.parse(["--count", "20"]) }
+        #expect(throws: (any Error).self) { try Repeat.parse(["--count", "0", "PING"]) }
+    }
+}

@@ -17,7 +17,7 @@ public struct DocketBench: AsyncParsableCommand {
               docket-bench ping --clients 50 --pipeline 16
               docket-bench idle --clients 1000 --pid <server pid>
             """,
-        subcommands: [Populate.self, Fire.self, Get.self, Mixed.self, Ping.self, Idle.self]
+        subcommands: [Populate.self, Fire.self, Get.self, Mixed.self, Ping.self, Idle.self, Repeat.self]
     )
 
     public init() {}
@@ -186,6 +186,68 @@ public struct Idle: BenchCommand {
         let result = IdleReport(connections: clients.count, holdSeconds: hold, beforeKiB: before, withKiB: with, afterKiB: after)
         print(json ? result.json() : result.text())
     }
+}
+
+/// `docket-bench repeat`: one command, sent N times in a row on one connection, with its
+/// latency percentiles (the scale run's per-query latencies).
+public struct Repeat: BenchCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Send one command N times in a row and report its latency percentiles.",
+        discussion: "Example: docket-bench repeat --count 50 -- ITEM.LIST STATE proposal LIMIT 100")
+
+    @OptionGroup public var connection: ConnectionOptions
+
+    @Option(help: "Times to send it (after one unmeasured warm-up).")
+    public var count = 50
+
+    @Flag(help: "Print JSON.")
+    public var json = false
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.")
+    public var command: [String] = []
+
+    public init() {}
+
+    public mutating func validate() throws {
+        if command.first == "--" { command.removeFirst() }
+        guard !command.isEmpty else { throw ValidationError("name the command to repeat") }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+    }
+
+    public func execute() async throws {
+        let population = FileManager.default.fileExists(atPath: connection.state) ? try? Population.load(connection.state) : nil
+        let credentials = try connection.explicitToken().map { Credentials(user: connection.user ?? "admin", token: $0) }
+            ?? population?.secretariat ?? connection.adminCredentials()
+        let client = try await Runner.connect(ServerAddress(host: connection.host, port: connection.port), credentials)
+        var histogram = Runner.histogram()
+        var replySize = 0
+        _ = try await client.call(command)
+        for _ in 0..<count {
+            let t0 = Runner.now()
+            let reply = try await client.call(command)
+            _ = histogram.record(max(1, (Runner.now() - t0) / 1000))
+            replySize = reply.arrayValue?.count ?? 1
+        }
+        await client.close()
+        let latency = LatencySummary(histogram)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(RepeatReport(command: command, replyElements: replySize, latency: latency)), as: UTF8.self))
+        } else {
+            print("\(command.joined(separator: " ")): \(count) times, \(replySize) element(s) per reply")
+            print("  " + BenchReport.header)
+            print("  " + BenchReport.row("latency", latency))
+        }
+    }
+}
+
+/// What `repeat` measured.
+public struct RepeatReport: Codable, Sendable, Hashable {
+    public var command: [String]
+    public var replyElements: Int
+    public var latency: LatencySummary
+    enum CodingKeys: String, CodingKey { case command, replyElements = "reply_elements", latency }
 }
 
 /// What `idle` measured.

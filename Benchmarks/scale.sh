@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The scale run (see Benchmarks/RESULTS.md): a database of SCALE_ITEMS thematic projects and
+# SCALE_ITEMS x EVENTS_PER_ITEM events, then
+#   - latency of ITEM.LIST with each filter, REPORT.STATUS, REPORT.WAITING, EVENTS.READ and
+#     ITEM.HISTORY (docket-bench repeat: the same command COUNT times on one connection);
+#   - EXPLAIN (ANALYZE, BUFFERS) of the SQL each of them sends;
+#   - fire throughput over all items against over the first 10,000.
+# The first 10,000 items are created through the server (docket-bench populate); the rest
+# are loaded with generate_series (Benchmarks/sql/scale-load.sql says what is synthetic).
+#
+# Environment: SCALE_ITEMS (1000000), EVENTS_PER_ITEM (10), COUNT (50), DURATION (15),
+# FIRE_CLIENTS (4), SKIP_BUILD=1, KEEP=1 (reuse the loaded database of the previous run).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+SCALE_ITEMS=${SCALE_ITEMS:-1000000}
+EVENTS_PER_ITEM=${EVENTS_PER_ITEM:-10}
+COUNT=${COUNT:-50}
+DURATION=${DURATION:-15}
+FIRE_CLIENTS=${FIRE_CLIENTS:-4}
+FIRST=10000
+KEEP=${KEEP:-0}
+
+OUT=$BENCH_DIR/scale-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$OUT"
+trap cleanup EXIT
+build
+DATA=$BENCH_DIR/scale-data
+POP=$BENCH_DIR/scale-population.json
+if [ "$KEEP" != 1 ]; then
+    [ -f "$DATA/postgres.location" ] && rm -rf "$(cat "$DATA/postgres.location")"
+    rm -rf "$DATA" "$POP"
+fi
+start_server "$DATA"
+BENCH=("$BIN/docket-bench")
+STATE=(--port "$PORT" --state "$POP")
+
+if [ "$KEEP" != 1 ]; then
+    log "populate: the first $FIRST items through the server"
+    "${BENCH[@]}" populate "${STATE[@]}" --token-file "$TOKEN_FILE" --items "$FIRST" --papers 20
+    log "load: items $((FIRST + 1))..$SCALE_ITEMS and $EVENTS_PER_ITEM events each, in SQL"
+    t0=$(date +%s)
+    psql -X "$DB_URL" -v items="$SCALE_ITEMS" -v per_item="$EVENTS_PER_ITEM" -v first="$FIRST" \
+        -f "$ROOT/Benchmarks/sql/scale-load.sql" | tee "$OUT/load.txt"
+    echo "loaded in $(( $(date +%s) - t0 )) s" | tee -a "$OUT/load.txt"
+    # The population file now covers every item (TP-1 ... TP-SCALE_ITEMS).
+    jq --argjson last "$SCALE_ITEMS" '.projects.runs = [{"first": 1, "last": $last}]' "$POP" >"$POP.new" && mv "$POP.new" "$POP"
+fi
+psql -X -At "$DB_URL" -c "SELECT 'items ' || count(*) FROM items" -c "SELECT 'events ' || count(*) FROM events" | tee "$OUT/size.txt"
+
+TOKEN=$(cat "$TOKEN_FILE")
+rep() { "${BENCH[@]}" repeat --port "$PORT" --user admin --token "$TOKEN" --count "$COUNT" -- "$@" | tee -a "$OUT/latency.txt"; }
+log "latencies at $SCALE_ITEMS items (admin, $COUNT times each)"
+: >"$OUT/latency.txt"
+MID=TP-$((SCALE_ITEMS / 2))
+rep ITEM.LIST LIMIT 100
+rep ITEM.LIST WORKFLOW thematic-project LIMIT 100
+rep ITEM.LIST STATE appraisal LIMIT 100
+rep ITEM.LIST WORKFLOW thematic-project STATE proposal LIMIT 100
+rep ITEM.LIST THEME gender-equity LIMIT 100
+rep ITEM.LIST GROUP bench LIMIT 100
+rep ITEM.LIST OVERDUE LIMIT 100
+rep ITEM.LIST WAITING bench-chair LIMIT 100
+rep ITEM.LIST STATE proposal LIMIT 100 AFTER "$MID"
+rep REPORT.STATUS
+rep REPORT.WAITING
+rep REPORT.WAITING USER bench-chair
+rep EVENTS.READ COUNT 100
+rep EVENTS.READ AFTER $(( SCALE_ITEMS * EVENTS_PER_ITEM / 2 )) COUNT 100
+rep ITEM.HISTORY "$MID"
+rep ITEM.GET "$MID"
+
+log "EXPLAIN of the statements behind them"
+NOW_US=$(psql -X -At "$DB_URL" -c "SELECT docket_micros(now())")
+explain() { echo "-- $1"; psql -X "$DB_URL" -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) $2"; }
+ITEMCOLS="id, workflow, workflow_version, title, theme, group_slug, state, version, author, docket_micros(created_at), docket_micros(state_since), docket_micros(due_at), round, fields::text, revisions, votes::text, assignees, endorsements::text, milestones::text, last_hash, final"
+{
+explain "ITEM.LIST STATE appraisal (Store.list, first page)" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND state = 'appraisal' ORDER BY n LIMIT 100"
+explain "ITEM.LIST WORKFLOW thematic-project STATE proposal" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND workflow = 'thematic-project' AND state = 'proposal' ORDER BY n LIMIT 100"
+explain "ITEM.LIST THEME gender-equity" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND theme = 'gender-equity' ORDER BY n LIMIT 100"
+explain "ITEM.LIST GROUP bench" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND group_slug = 'bench' ORDER BY n LIMIT 100"
+explain "ITEM.LIST OVERDUE" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND NOT final AND due_at < docket_ts($NOW_US) ORDER BY n LIMIT 100"
+explain "ITEM.LIST WAITING (open items, filtered in Swift)" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND NOT final ORDER BY n LIMIT 100"
+explain "ITEM.LIST ... AFTER $MID" "SELECT n FROM items WHERE id = '$MID'"
+explain "REPORT.STATUS (Store.currentStatus)" "SELECT workflow, workflow_version, state, theme, group_slug, author = 'admin', 'admin' = ANY (assignees), count(*)::int8, (count(*) FILTER (WHERE due_at < docket_ts($NOW_US)))::int8 FROM items GROUP BY 1, 2, 3, 4, 5, 6, 7"
+explain "EVENTS.READ AFTER n COUNT 100" "SELECT l.seq, e.item_id, e.version, e.type FROM event_log l JOIN events e ON e.id = l.event_id WHERE l.seq > $(( SCALE_ITEMS * EVENTS_PER_ITEM / 2 )) ORDER BY l.seq LIMIT 100"
+explain "ITEM.HISTORY $MID" "SELECT l.seq, e.item_id, e.version FROM events e LEFT JOIN event_log l ON l.event_id = e.id WHERE e.item_id = '$MID' ORDER BY e.version"
+explain "ITEM.GET / the snapshot read of ITEM.FIRE" "SELECT $ITEMCOLS FROM items WHERE id = '$MID'"
+} >"$OUT/explain.txt" 2>&1
+grep -E '^-- |Index|Seq Scan|Execution Time' "$OUT/explain.txt"
+
+log "fire: $FIRE_CLIENTS clients over the first 10,000 items, then over all $SCALE_ITEMS"
+"${BENCH[@]}" fire "${STATE[@]}" --clients "$FIRE_CLIENTS" --items 10000 --duration "$DURATION" --warmup 3 --json >"$OUT/fire-10k.json"
+"${BENCH[@]}" fire "${STATE[@]}" --clients "$FIRE_CLIENTS" --duration "$DURATION" --warmup 3 --json >"$OUT/fire-all.json"
+F10=$(jnum "$OUT/fire-10k.json" .ops_per_second); FALL=$(jnum "$OUT/fire-all.json" .ops_per_second)
+{
+    echo
+    echo "== Scale ($(cat "$OUT/size.txt" | tr '\n' ' '))"
+    printf 'fire/s at 10k items %.1f, at %s items %.1f: ratio %s (target >= 0.9: %s)\n' "$F10" "$SCALE_ITEMS" "$FALL" \
+        "$(ratio "$FALL" "$F10")" "$(verdict "$(ratio "$FALL" "$F10")" ">=" 0.9)"
+    echo "p99 per query (ms), target <= 50:"
+    awk '/ times, /{cmd=$0; sub(/: [0-9]+ times.*/, "", cmd)} /^  latency /{printf "  %-60s p99 %8s  %s\n", cmd, $4, ($4 <= 50 ? "met" : "NOT met")}' "$OUT/latency.txt"
+    echo "outputs in $OUT"
+} | tee "$OUT/summary.txt"
