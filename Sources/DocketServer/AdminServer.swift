@@ -163,9 +163,12 @@ public final class AdminServer: Service, Sendable {
             channel.close(promise: nil)
         }
         directoryListener.cancel()
-        // Stop accepting, let in-flight commands finish (up to 10 s), then close every connection.
+        // Stop accepting; each session reads nothing more, answers the requests it has received
+        // (up to 10 s in all) and closes.
         let deadline = ContinuousClock.now + .seconds(10)
-        while registry.anyBusy, ContinuousClock.now < deadline {
+        while registry.count > 0, ContinuousClock.now < deadline {
+            // Again each round: a connection accepted just before the listener closed gets it too.
+            for child in registry.channels { child.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
             try? await Task.sleep(for: .milliseconds(20))
         }
         for child in registry.channels { try? await child.close() }

@@ -5,6 +5,9 @@ import Foundation
 import Logging
 import NIOCore
 
+/// Sent to every session when the server shuts down.
+struct DrainEvent {}
+
 /// One connection: answers requests in order (pipelining included), runs database commands
 /// off the event loop one at a time, and holds back reading while too much is queued.
 final class SessionHandler: ChannelDuplexHandler {
@@ -36,6 +39,8 @@ final class SessionHandler: ChannelDuplexHandler {
     var watcherRecheck = false
     /// The client shut down its sending side: answer what it sent, then close.
     var inputClosed = false
+    /// The server is shutting down: read nothing more, answer what was received, close.
+    var draining = false
 
     init(router: CommandRouter, decoder: RESPRequestDecoder, registry: SessionRegistry, id: Int64, address: String, logger: Logger) {
         self.router = router
@@ -89,7 +94,9 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if queue.count >= Self.maxQueued || busy && queue.count > 16 || pendingProtocolError != nil {
+        if draining {
+            readHeld = true
+        } else if queue.count >= Self.maxQueued || busy && queue.count > 16 || pendingProtocolError != nil {
             readHeld = true
         } else {
             context.read()
@@ -130,6 +137,11 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainEvent {
+            draining = true
+            closeIfDone(context: context)
+            return
+        }
         if let event = event as? ChannelEvent, event == .inputClosed {
             inputClosed = true
             closeIfDone(context: context)
@@ -154,7 +166,7 @@ final class SessionHandler: ChannelDuplexHandler {
             return
         }
         closeIfDone(context: context)
-        if readHeld, !closing, queue.count < Self.maxQueued / 2, !busy || queue.count <= 16 {
+        if readHeld, !closing, !draining, queue.count < Self.maxQueued / 2, !busy || queue.count <= 16 {
             readHeld = false
             context.read()
         }
@@ -248,7 +260,7 @@ final class SessionHandler: ChannelDuplexHandler {
 
     /// After the client's half-close, closes once every request it sent is answered.
     func closeIfDone(context: ChannelHandlerContext) {
-        if inputClosed, !closing, !busy, queue.isEmpty, pendingProtocolError == nil { closeNow(context: context) }
+        if inputClosed || draining, !closing, !busy, queue.isEmpty, pendingProtocolError == nil { closeNow(context: context) }
     }
 
     /// Flushes what is written, then closes.
