@@ -2,6 +2,7 @@ import DocketClient
 import DocketTestSupport
 import DocketWire
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 /// Every command against every role, checked exhaustively against one table, and the ways a
@@ -366,6 +367,142 @@ struct AuthorizationMatrixTests {
             let summary = refusals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("authorisation matrix: \(Self.rows.count) commands x \(Role.allCases.count) roles = \(cases) cases; \(allowed) allowed, refused "
                   + summary + " (A NOAUTH, D DENIED, N NOTFOUND, P NOPERM, W WRONGPASS)")
+        }
+    }
+
+    /// Collects `user`'s WATCH pushes (RESP3) while `during` runs, until a push about `marker`
+    /// arrives (the marker item's event is the last one written).
+    static func watched(_ server: TestServer, as user: String, filter: [String], marker: String,
+                        during: @Sendable () async throws -> Void) async throws -> [RESPValue] {
+        try await server.withClient(user: user, resp3: true) { watcher in
+            let reply = try await watcher.call(["WATCH"] + filter)
+            #expect(reply.arrayValue?.first?.stringValue == "watch")
+            try await during()
+            // Until the marker's push, or 30 s (the stream ends when its task is cancelled).
+            let events = await withTaskGroup(of: [RESPValue]?.self) { group in
+                group.addTask {
+                    var events: [RESPValue] = []
+                    for await push in watcher.pushes {
+                        guard let event = push.arrayValue?.last else { continue }
+                        events.append(event)
+                        if event["item"]?.stringValue == marker && event["comment"]?.stringValue == "marker" { break }
+                    }
+                    return events
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(30))
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            guard let events else {
+                Issue.record("the marker's event never reached \(user)'s WATCH")
+                return []
+            }
+            return events
+        }
+    }
+
+    /// The events pushed to `client` until one satisfies `stop` or `timeout` passes.
+    static func pushes(_ client: DocketClient, timeout: Duration, until stop: @escaping @Sendable (RESPValue) -> Bool) async -> [RESPValue] {
+        let box = NIOLockedValueBox<[RESPValue]>([])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await push in client.pushes {
+                    guard let event = push.arrayValue?.last else { continue }
+                    box.withLockedValue { $0.append(event) }
+                    if stop(event) { break }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        return box.withLockedValue { $0 }
+    }
+
+    @Test("a hidden draft leaks nowhere: GET, LIST and its filters, HISTORY, TEXT, DIFF, EXPLAIN, reports, EVENTS.READ, WATCH", arguments: ["pat", "rep-almaty", "omar"])
+    func noLeak(user: String) async throws {
+        try await TestServer.with { server in
+            try await Self.setUp(server)
+            let (draft, open) = try await Self.withPreparers(server) { p in
+                let draft = try await p.draft()
+                try await p.ivan.call("ITEM.REVISE", draft, "Second text.\n")
+                return (draft, try await p.review())
+            }
+            let marker = try await server.withClient(user: "sec") { c in
+                try #require(try await c.call("ITEM.CREATE", "membership-application", "Marker")["id"]?.stringValue)
+            }
+            // Events on the draft and on the open paper while an outsider watches everything, and the draft's own channel.
+            let write: @Sendable () async throws -> Void = {
+                try await server.withClient(user: "ivan") { ivan in
+                    try await ivan.call("ITEM.COMMENT", draft, "classified remark")
+                    try await ivan.call("ITEM.SET", draft, "summary", "classified summary")
+                    try await ivan.call("ITEM.REVISE", draft, "Classified text.\n")
+                    try await ivan.call("ITEM.COMMENT", open, "public remark")
+                }
+                try await server.withClient(user: "sec") { c in try await c.call("ITEM.COMMENT", marker, "marker") }
+            }
+            let allEvents = try await Self.watched(server, as: user, filter: [], marker: marker, during: write)
+            #expect(!allEvents.isEmpty)
+            #expect(!allEvents.contains { $0["item"]?.stringValue == draft }, "WATCH pushed an event of the hidden draft to \(user)")
+            #expect(allEvents.contains { $0["item"]?.stringValue == open && $0["comment"]?.stringValue == "public remark" })
+            // WATCH ITEM on the draft itself: the secretariat, watching beside the outsider, gets
+            // the new events; by the time it has, the outsider has been sent none.
+            let (insiderSaw, draftChannel) = try await server.withClient(user: user, resp3: true) { outsider in
+                try await server.withClient(user: "sec", resp3: true) { insider in
+                    _ = try await outsider.call("WATCH", "ITEM", draft)
+                    _ = try await insider.call("WATCH", "ITEM", draft)
+                    try await server.withClient(user: "ivan") { ivan in try await ivan.call("ITEM.COMMENT", draft, "another classified note") }
+                    try await server.withClient(user: "sec") { c in try await c.call("ITEM.COMMENT", draft, "secretariat note") }
+                    let saw = await Self.pushes(insider, timeout: .seconds(30)) { $0["comment"]?.stringValue == "secretariat note" }
+                    let leaked = await Self.pushes(outsider, timeout: .milliseconds(500)) { _ in false }
+                    return (saw.filter { $0["item"]?.stringValue == draft }.count, leaked.filter { $0["item"]?.stringValue == draft })
+                }
+            }
+            #expect(insiderSaw >= 2, "the secretariat's WATCH ITEM \(draft) got \(insiderSaw) events")
+            #expect(draftChannel.isEmpty, "WATCH ITEM \(draft) pushed \(draftChannel.count) events to \(user)")
+            // Wait until the sequencer has numbered everything, then read it back as the outsider.
+            try await VisibilityTests.waitForSequencedEvents(server, count: 12)
+            try await server.withClient(user: user) { c in
+                let notFound = "NOTFOUND item \(draft) not found"
+                for command in [["ITEM.GET", draft], ["ITEM.HISTORY", draft], ["ITEM.TEXT", draft], ["ITEM.TEXT", draft, "REV", "2"],
+                                ["ITEM.DIFF", draft, "1", "2"], ["ITEM.EXPLAIN", draft, "submit"], ["REVIEW.LIST", draft],
+                                ["ENDORSE.LIST", draft], ["MILESTONE.LIST", draft], ["ITEM.COMMENT", draft, "hello?"],
+                                ["ITEM.FIRE", draft, "withdraw", "KEY", "probe"], ["REVIEW.VOTE", draft, "REJECT"]] {
+                    let error = await VisibilityTests.failure(c, command)
+                    #expect(error?.line == notFound, "\(command) answered \(error?.line ?? "a reply") to \(user)")
+                }
+                // Lists and their filters: the draft is in none of them.
+                for filter in [[], ["STATE", "drafting"], ["GROUP", "sustainability-wg"], ["THEME", "sustainability"], ["WORKFLOW", "policy-paper"],
+                               ["WAITING", "ivan"], ["OVERDUE"], ["LIMIT", "10000"]] {
+                    let items = try await c.call(["ITEM.LIST"] + filter).arrayValue ?? []
+                    #expect(!items.contains { $0["id"]?.stringValue == draft }, "ITEM.LIST \(filter) showed the draft to \(user)")
+                }
+                for report in [["REPORT.STATUS"], ["REPORT.STATUS", "ASOF", "2100-01-01"], ["REPORT.STATUS", "WORKFLOW", "policy-paper"]] {
+                    let rows = try await c.call(report).arrayValue ?? []
+                    #expect(!rows.contains { $0["state"]?.stringValue == "drafting" }, "\(report) counted the draft for \(user)")
+                }
+                for report in [["REPORT.WAITING"], ["REPORT.WAITING", "USER", "ivan"]] {
+                    let rows = try await c.call(report).arrayValue ?? []
+                    #expect(!rows.contains { $0["item"]?.stringValue == draft }, "\(report) showed the draft to \(user)")
+                }
+                let cycle = try await c.call("REPORT.CYCLE").arrayValue ?? []
+                #expect(!cycle.contains { $0["state"]?.stringValue == "drafting" }, "REPORT.CYCLE showed draft times to \(user)")
+                let events = try await c.call("EVENTS.READ", "COUNT", "10000").arrayValue ?? []
+                #expect(!events.isEmpty)
+                #expect(!events.contains { $0["item"]?.stringValue == draft }, "EVENTS.READ showed the draft's events to \(user)")
+                #expect(events.contains { $0["item"]?.stringValue == open })
+                // Nothing in any reply mentions the draft's secret text.
+                var everything = ""
+                for command in [["ITEM.LIST"], ["EVENTS.READ", "COUNT", "10000"], ["REPORT.WAITING"], ["REPORT.STATUS"]] {
+                    everything += "\(try await c.call(command))"
+                }
+                #expect(!everything.lowercased().contains("classified"), "a reply to \(user) carried the draft's text")
+            }
+            print("no leak to \(user): 12 item commands NOTFOUND, 8 ITEM.LIST filters, 6 reports, EVENTS.READ and 2 WATCH subscriptions (\(allEvents.count) pushes) without the draft")
         }
     }
 }
