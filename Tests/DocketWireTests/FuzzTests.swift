@@ -190,4 +190,80 @@ struct FuzzTests {
             if n % 100 == 0 { expectValueSplitInvariant(input, parser: parser) }
         }
     }
+
+    // MARK: Streams
+
+    /// One connection's worth of hostile bytes, fed in random chunks to one parser (as the
+    /// server's decoder sees them): it never holds more than one element's worth of
+    /// unconsumed bytes, every call consumes or waits, and it ends in requests, a wait for
+    /// more bytes, or one protocol error.
+    @Test func requestParserOnLongStreams() {
+        var rng = SeededGenerator(seed: 0x57EA_0001)
+        var executions = 0, requests = 0, errors = 0, bytesFed = 0, largestHeld = 0
+        for n in 0..<300 {
+            let authenticated = n % 3 != 0
+            var parser = RESPRequestParser(limits: Self.limits, authenticated: authenticated)
+            // Mostly well-formed requests, now and then a damaged one, cut at random places.
+            let wellFormed = Self.requestSeeds.filter { !String(decoding: $0, as: UTF8.self).contains("HTTP") }
+            var stream: [UInt8] = []
+            for _ in 0..<200 {
+                stream += Int.random(in: 0..<40, using: &rng) == 0
+                    ? Self.mutate(wellFormed.randomElement(using: &rng)!, &rng, alphabet: Self.alphabet, seeds: wellFormed)
+                    : wellFormed.randomElement(using: &rng)!
+            }
+            var buffer = ByteBuffer()
+            var offset = 0
+            streaming: while offset < stream.count {
+                let size = min(Int.random(in: 1...64, using: &rng), stream.count - offset)
+                let chunk = stream[offset..<(offset + size)]
+                offset += size
+                buffer.writeBytes(chunk)
+                bytesFed += chunk.count
+                var calls = 0
+                while true {
+                    calls += 1
+                    executions += 1
+                    guard calls <= chunk.count + 2 else {
+                        Issue.record("the parser does not terminate on stream \(n)")
+                        break streaming
+                    }
+                    do {
+                        guard let request = try parser.next(&buffer) else { break }
+                        requests += 1
+                        #expect(request.count <= Self.limits.maxArrayLength)
+                    } catch {
+                        errors += 1
+                        break streaming
+                    }
+                }
+                // Bounded: at most one inline line or one bulk (plus its header and CRLF) waits.
+                let bound = max(Self.limits.maxInlineLength + 2, Self.limits.maxBulkLength + 2 + 24)
+                #expect(buffer.readableBytes <= bound, "stream \(n) holds \(buffer.readableBytes) unconsumed bytes")
+                largestHeld = max(largestHeld, buffer.readableBytes)
+                if buffer.readableBytes == 0 { buffer.clear() }
+            }
+        }
+        print("RESP fuzz (streams): 300 connections, \(bytesFed) bytes in random chunks, \(executions) parser calls, "
+              + "\(requests) requests, \(errors) protocol errors; at most \(largestHeld) bytes held unconsumed")
+        #expect(requests > 5_000 && errors > 10)
+    }
+
+    /// Headers that announce more than the limits allow are refused on the header, before any
+    /// payload is buffered; headers within the limits allocate nothing up front.
+    @Test func announcedSizesAllocateNothing() throws {
+        var parser = RESPRequestParser(limits: .default, authenticated: true)
+        // 1,024 arguments of 16 MiB announced: nothing is reserved for them before they arrive.
+        var buffer = ByteBuffer(string: "*1024\r\n$16777216\r\n")
+        #expect(try parser.next(&buffer) == nil)
+        #expect(buffer.readableBytes == 0, "the headers are consumed, the payload is awaited")
+        var over = RESPRequestParser(limits: .default, authenticated: true)
+        var huge = ByteBuffer(string: "*1\r\n$9223372036854775807\r\n")
+        #expect(throws: RESPProtocolError.self) { try over.next(&huge) }
+        var many = RESPRequestParser(limits: .default, authenticated: true)
+        var count = ByteBuffer(string: "*99999999999999999999\r\n")
+        #expect(throws: RESPProtocolError.self) { try many.next(&count) }
+        var inline = RESPRequestParser(limits: .default, authenticated: true)
+        var line = ByteBuffer(bytes: [UInt8](repeating: UInt8(ascii: "a"), count: 64 * 1024 + 3))
+        #expect(throws: RESPProtocolError.self) { try inline.next(&line) }
+    }
 }
