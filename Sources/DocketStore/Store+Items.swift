@@ -111,9 +111,23 @@ extension Store {
             }
             for _ in 0..<Self.casAttempts {
                 let row = try await self.loadItem(connection, id: id)
-                if let applied = try await self.decideAndWrite(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
-                                                               key: key, commandText: commandText, now: now, compareAndSet: true) {
-                    return applied
+                do {
+                    if let applied = try await self.decideAndWrite(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
+                                                                   key: key, commandText: commandText, now: now, compareAndSet: true) {
+                        return applied
+                    }
+                } catch let error as StoreError {
+                    // The item may have moved because a simultaneous use of this very key went
+                    // first: then that use's answer is this one's too.
+                    if let key, let earlier = try await self.replay(connection, handle: actor.handle, key: key, command: commandText) {
+                        return earlier
+                    }
+                    throw error
+                }
+                // Another command moved the item between the read and the write: if it was this
+                // key's twin, answer with its event; otherwise decide again on the new state.
+                if let key, let earlier = try await self.replay(connection, handle: actor.handle, key: key, command: commandText) {
+                    return earlier
                 }
             }
             throw StoreError.unavailable("item \(id) changed under \(Self.casAttempts) attempts in a row; try again")

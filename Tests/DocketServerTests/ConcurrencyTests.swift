@@ -451,12 +451,7 @@ struct ConcurrencyTests {
                                         same += 1
                                     } else {
                                         differed += 1
-                                        // Store.applyOnce looks the key up once, before its compare-and-set loop: when the
-                                        // first use's write makes the second's CAS fail, the retry decides afresh (DENIED)
-                                        // instead of looking the key up again.
-                                        withKnownIssue("Store.applyOnce: key not looked up again after a failed compare-and-set", isIntermittent: true) {
-                                            Issue.record("\(user) fire \(id) submit KEY submit-\(r): \(p) / \(q)")
-                                        }
+                                        Issue.record("\(user) fire \(id) submit KEY submit-\(r): \(p) / \(q)")
                                     }
                                     fires += 1
                                 }

@@ -92,4 +92,34 @@ struct ServerTLSTests {
             #expect(me["user"]?.stringValue == "admin")
         }
     }
+
+    @Test("TLS 1.2 is the oldest version accepted: a client offering at most TLS 1.1 is refused by the server")
+    func oldProtocolsRefused() async throws {
+        let python = try Tool.require("python3", install: "apt-get install -y python3")
+        // The client allows TLS 1.0 and 1.1 at its end (security level 0), so a refusal comes
+        // from the server; TLS 1.2 through the same script is the control.
+        let script = """
+            import socket, ssl, sys
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = getattr(ssl.TLSVersion, sys.argv[2])
+            try:
+                with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as raw:
+                    with ctx.wrap_socket(raw) as tls:
+                        print("connected", tls.version())
+            except ssl.SSLError as e:
+                print("refused", e.reason)
+            """
+        try await Self.withTLSServer { server, _ in
+            let old = try await CLI.run(python, ["-c", script, String(server.port), "TLSv1_1"])
+            #expect(old.stdout.hasPrefix("refused"), "\(old.stdout)\(old.stderr)")
+            #expect(old.stdout.contains("PROTOCOL_VERSION") || old.stdout.contains("UNSUPPORTED_PROTOCOL"), "\(old.stdout)")
+            let current = try await CLI.run(python, ["-c", script, String(server.port), "TLSv1_2"])
+            #expect(current.stdout == "connected TLSv1.2\n", "\(current.stdout)\(current.stderr)")
+            print("TLS: at most 1.1 -> \(old.stdout.trimmingCharacters(in: .whitespacesAndNewlines)); 1.2 -> \(current.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
 }
