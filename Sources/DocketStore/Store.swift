@@ -2,6 +2,8 @@ import DocketCore
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import PostgresNIO
 
 /// Every change to Docket's data goes through the store: it loads an item's snapshot under
@@ -118,9 +120,10 @@ extension Store {
                     let work = Task {
                         do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
                     }
-                    let timer = Task {
-                        try? await Task.sleep(for: timeout)
-                        if !Task.isCancelled { race.finish(.failure(DeadlineExceeded())) }
+                    // A timer on an event loop, not a sleeping task: this runs for every command.
+                    let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                    let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: .nanoseconds(nanoseconds)) {
+                        race.finish(.failure(DeadlineExceeded()))
                     }
                     race.tasks(work: work, timer: timer)
                 }
@@ -141,13 +144,13 @@ final class DeadlineRace<T: Sendable>: @unchecked Sendable {
     private var done = false
     private var cancelled = false
     private var work: Task<Void, Never>?
-    private var timer: Task<Void, Never>?
+    private var timer: Scheduled<Void>?
 
     func begin(_ continuation: CheckedContinuation<T, any Error>) {
         lock.withLock { self.continuation = continuation }
     }
 
-    func tasks(work: Task<Void, Never>, timer: Task<Void, Never>) {
+    func tasks(work: Task<Void, Never>, timer: Scheduled<Void>) {
         let (finished, cancelled) = lock.withLock { () -> (Bool, Bool) in
             self.work = work
             self.timer = timer
@@ -159,7 +162,7 @@ final class DeadlineRace<T: Sendable>: @unchecked Sendable {
 
     /// Resumes the caller with `result` unless something else did first.
     func finish(_ result: Result<T, any Error>) {
-        let (continuation, work, timer) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Task<Void, Never>?) in
+        let (continuation, work, timer) = lock.withLock { () -> (CheckedContinuation<T, any Error>?, Task<Void, Never>?, Scheduled<Void>?) in
             guard !done else { return (nil, nil, nil) }
             done = true
             defer { self.continuation = nil }
