@@ -35,6 +35,8 @@ final class SessionHandler: ChannelDuplexHandler {
     var current: (name: String, request: Int, started: ContinuousClock.Instant)?
     var requests = 0
     var closeAfterReply = false
+    /// Replies encoded but not yet handed to the channel.
+    var pending: ByteBuffer?
     /// A watcher's token is being checked again after a directory change.
     var watcherRecheck = false
     /// The client shut down its sending side: answer what it sent, then close.
@@ -64,6 +66,7 @@ final class SessionHandler: ChannelDuplexHandler {
             rejected = true
             closing = true
             write(.error("ERR max number of clients reached"), context: context)
+            emit(context: context)
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in context.close(promise: nil) }
             return
         }
@@ -89,7 +92,7 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+        flushOut(context: context)
         context.fireChannelReadComplete()
     }
 
@@ -133,6 +136,7 @@ final class SessionHandler: ChannelDuplexHandler {
         logger.debug("protocol error", metadata: ["docket.client": "\(session.id)", "docket.error": "\(error.message)"])
         var buffer = context.channel.allocator.buffer(capacity: 64)
         RESPEncoder.encode(.error(error.reply), as: session.version, into: &buffer)
+        emit(context: context)
         context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
     }
 
@@ -226,10 +230,10 @@ final class SessionHandler: ChannelDuplexHandler {
         busy = false
         apply(updates, context: context)
         answer(value, context: context)
-        context.flush()
+        flushOut(context: context)
         if closing { return }
         drain(context: context)
-        context.flush()
+        flushOut(context: context)
         // Only now: a pipelined command that drain() just started keeps the session busy, so a
         // shutdown waiting for idle sessions never sees it idle between two commands and closes
         // it with that command applied but unanswered.
@@ -267,14 +271,29 @@ final class SessionHandler: ChannelDuplexHandler {
     func closeNow(context: ChannelHandlerContext) {
         closing = true
         let channel = context.channel
+        emit(context: context)
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }
 
+    /// Encodes a reply into the pending output: the replies to a pipelined batch go out as one
+    /// write when it is flushed, not one write each.
     func write(_ value: RESPValue, context: ChannelHandlerContext) {
         if case .error = value { stats.update { $0.errors += 1 } }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        RESPEncoder.encode(value, as: session.version, into: &buffer)
+        if pending == nil { pending = context.channel.allocator.buffer(capacity: 256) }
+        RESPEncoder.encode(value, as: session.version, into: &pending!)
+        if pending!.readableBytes >= 64 * 1024 { emit(context: context) }
+    }
+
+    /// Hands the pending output to the channel (without flushing).
+    func emit(context: ChannelHandlerContext) {
+        guard let buffer = pending else { return }
+        pending = nil
         context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func flushOut(context: ChannelHandlerContext) {
+        emit(context: context)
+        context.flush()
     }
 
     func apply(_ updates: [SessionUpdate], context: ChannelHandlerContext) {
@@ -372,7 +391,7 @@ final class SessionHandler: ChannelDuplexHandler {
         if session.authEpoch != router.services.directory.current { recheckWatcher(context: context) }
         let frame: [RESPValue] = [.bulk(session.version == .resp3 ? "event" : "message"), .bulk(name), Reply.event(event)]
         write(session.version == .resp3 ? .push(frame) : .array(frame), context: context)
-        context.flush()
+        flushOut(context: context)
         router.services.metrics.eventPushed()
     }
 }
