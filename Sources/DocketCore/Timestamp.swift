@@ -7,7 +7,26 @@ public enum Timestamp {
         let days = floorDiv(seconds, 86_400)
         let rest = seconds - days * 86_400
         let (y, m, d) = civil(fromDays: days)
-        return String(format: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", Int(y), Int(m), Int(d), Int(rest / 3600), Int((rest % 3600) / 60), Int(rest % 60))
+        guard (0...9999).contains(y) else {
+            return String(format: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", Int(y), Int(m), Int(d), Int(rest / 3600), Int((rest % 3600) / 60), Int(rest % 60))
+        }
+        // Digits by hand: item maps carry three timestamps each, and String(format:) showed in profiles.
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ value: Int64, _ width: Int, at start: Int) {
+                var v = value
+                for i in stride(from: start + width - 1, through: start, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 4, at: 0); out[4] = UInt8(ascii: "-")
+            put(m, 2, at: 5); out[7] = UInt8(ascii: "-")
+            put(d, 2, at: 8); out[10] = UInt8(ascii: "T")
+            put(rest / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
+            put((rest % 3600) / 60, 2, at: 14); out[16] = UInt8(ascii: ":")
+            put(rest % 60, 2, at: 17); out[19] = UInt8(ascii: "Z")
+            return 20
+        }
     }
 
     /// Parses `2026-11-28T09:30:00Z`, with optional fractional seconds and a numeric offset,
