@@ -10,29 +10,24 @@ import Glibc
 import Musl
 #endif
 
-/// A real `docket serve` child process, started in the background by a small shell wrapper
-/// that records its pid and, once it exits, its exit status. Output goes to files in a scratch
-/// directory, which the test polls (no pipe for the child to hold open). The wrapper itself is
-/// started through `CLI.run`, so it inherits no descriptor but stdin/stdout/stderr, and returns
-/// at once.
+/// A real `docket serve` child process (a `BackgroundProcess`) with the port it printed on
+/// its `listening on` line and its data directory.
 final class ProcessServer: Sendable {
-    let directory: String
-    let pid: pid_t
+    let process: BackgroundProcess
     let port: Int
     let dataDirectory: String
 
     var address: ServerAddress { ServerAddress(host: "127.0.0.1", port: port) }
+    var directory: String { process.directory }
+    var pid: pid_t { process.pid }
 
-    private init(directory: String, pid: pid_t, port: Int, dataDirectory: String) {
-        self.directory = directory
-        self.pid = pid
+    private init(process: BackgroundProcess, port: Int, dataDirectory: String) {
+        self.process = process
         self.port = port
         self.dataDirectory = dataDirectory
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
+    typealias Failure = BackgroundProcess.Failure
 
     /// Starts `docket serve --listen 127.0.0.1:0 --data-dir DATA --workflows Workflows` with
     /// `extra` arguments (`--database-url`, `--db-timeout` ...), waits for its `listening on`
@@ -47,69 +42,26 @@ final class ProcessServer: Sendable {
         var command = [docket, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDirectory, "--workflows", root + "/Workflows"]
         if let url { command += ["--database-url", url.connectionString] }
         command += extra
-        let script = #"""
-            dir="$1"; shift
-            (
-                "$@" > "$dir/stdout" 2> "$dir/stderr" < /dev/null &
-                echo $! > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
-                wait $!
-                echo $? > "$dir/status.tmp" && mv "$dir/status.tmp" "$dir/status"
-            ) > /dev/null 2>&1 < /dev/null &
-            """#
         var env = ["DOCKET_LOG_LEVEL": "info"]
         for (k, v) in environment { env[k] = v }
-        let launched = try await CLI.run("/bin/sh", ["-c", script, "sh", directory] + command, in: root, environment: env)
-        guard launched.status == 0 else { throw Failure(description: "the launcher failed: \(launched.stderr)") }
-        var pid: pid_t?
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline, pid == nil {
-            if let text = try? String(contentsOfFile: directory + "/pid", encoding: .utf8) {
-                pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            } else {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+        let process = try await BackgroundProcess.start(command, in: root, scratch: directory, environment: env)
+        if let line = try await process.waitForLine(timeout: timeout, { $0.hasPrefix("listening on ") }),
+           let port = Int(line.split(separator: ":").last ?? "") {
+            return ProcessServer(process: process, port: port, dataDirectory: dataDirectory)
         }
-        guard let pid else { throw Failure(description: "docket serve did not start within 10 s") }
-        // Poll stdout for the listening line.
-        let listenDeadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < listenDeadline {
-            let out = (try? String(contentsOfFile: directory + "/stdout", encoding: .utf8)) ?? ""
-            if let line = out.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
-               let port = Int(line.split(separator: ":").last ?? "") {
-                return ProcessServer(directory: directory, pid: pid, port: port, dataDirectory: dataDirectory)
-            }
-            if FileManager.default.fileExists(atPath: directory + "/status") { break }
-            try await Task.sleep(for: .milliseconds(30))
-        }
-        kill(pid, SIGKILL)
-        let err = (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? ""
-        throw Failure(description: "docket serve printed no listening line; stderr:\n\(err.suffix(3000))")
+        process.stop()
+        throw Failure(description: "docket serve printed no listening line; stderr:\n\(process.stderr.suffix(3000))")
     }
 
-    var stdout: String { (try? String(contentsOfFile: directory + "/stdout", encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? "" }
-
+    var stdout: String { process.stdout }
+    var stderr: String { process.stderr }
     /// The exit status (128 + signal if killed), once it has exited.
-    var exitStatus: Int32? {
-        (try? String(contentsOfFile: directory + "/status", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
+    var exitStatus: Int32? { process.exitStatus }
+    func waitForExit(timeout: Duration) async throws -> Int32? { try await process.waitForExit(timeout: timeout) }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     var adminToken: String {
         ((try? String(contentsOfFile: dataDirectory + "/admin.token", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Waits for the exit status; nil if still running after `timeout`.
-    func waitForExit(timeout: Duration) async throws -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let status = exitStatus { return status }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return nil
-    }
-
-    func signal(_ signal: Int32) {
-        if exitStatus == nil { kill(pid, signal) }
     }
 
     /// SIGKILL and wait for the exit; a test never leaves its child behind.
@@ -119,9 +71,7 @@ final class ProcessServer: Sendable {
     }
 
     /// SIGKILL if it is still running (for `defer`).
-    func stop() {
-        signal(SIGKILL)
-    }
+    func stop() { process.stop() }
 
     /// A client authenticated as admin with the token from the data directory.
     func admin(resp3: Bool = false, timeout: Duration = .seconds(30)) async throws -> DocketClient {

@@ -1,4 +1,3 @@
-import DocketTestSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -10,21 +9,22 @@ import Musl
 /// wrapper that records its pid and, once it exits, its exit status. Output goes to files in
 /// `directory`, which the test polls. The wrapper itself is started through `CLI.run` (so it
 /// inherits no descriptor but stdin/stdout/stderr) and returns at once.
-final class BackgroundProcess: Sendable {
-    let directory: String
-    let pid: pid_t
+public final class BackgroundProcess: Sendable {
+    public let directory: String
+    public let pid: pid_t
 
     private init(directory: String, pid: pid_t) {
         self.directory = directory
         self.pid = pid
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Starts `command` (absolute path first) in `workingDirectory`.
-    static func start(_ command: [String], in workingDirectory: String, scratch directory: String,
+    public static func start(_ command: [String], in workingDirectory: String, scratch directory: String,
                       environment: [String: String] = [:]) async throws -> BackgroundProcess {
         let script = #"""
             dir="$1"; shift
@@ -48,16 +48,16 @@ final class BackgroundProcess: Sendable {
         throw Failure(description: "\(command[0]) did not start within 10 s")
     }
 
-    var stdout: String { (try? String(contentsOfFile: directory + "/stdout", encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? "" }
+    public var stdout: String { (try? String(contentsOfFile: directory + "/stdout", encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? "" }
 
     /// The exit status (128 + signal if killed), once it has exited.
-    var exitStatus: Int32? {
+    public var exitStatus: Int32? {
         (try? String(contentsOfFile: directory + "/status", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     /// Polls stdout until a line satisfies `match`; nil if the process exits or time runs out first.
-    func waitForLine(timeout: Duration, _ match: (Substring) -> Bool) async throws -> String? {
+    public func waitForLine(timeout: Duration, _ match: (Substring) -> Bool) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let line = stdout.split(separator: "\n").first(where: match) { return String(line) }
@@ -68,7 +68,7 @@ final class BackgroundProcess: Sendable {
     }
 
     /// Waits for the exit status; nil if still running after `timeout`.
-    func waitForExit(timeout: Duration) async throws -> Int32? {
+    public func waitForExit(timeout: Duration) async throws -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let status = exitStatus { return status }
@@ -77,12 +77,12 @@ final class BackgroundProcess: Sendable {
         return nil
     }
 
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         if exitStatus == nil { kill(pid, signal) }
     }
 
     /// SIGKILL if it is still running: a test never leaves its child behind.
-    func stop() {
+    public func stop() {
         signal(SIGKILL)
     }
 }
