@@ -61,5 +61,16 @@ struct DeployFilesTests {
         let text = try String(contentsOfFile: deploy + "/Dockerfile", encoding: .utf8)
         #expect(text.components(separatedBy: "\nFROM ").count + (text.hasPrefix("FROM ") ? 1 : 0) >= 2)
         #expect(text.contains("FROM swift:") && text.contains("USER docket") && text.contains("swift build -c release"))
+        // Every directory a target of the manifest lives in is copied into the build stage.
+        let manifest = try String(contentsOfFile: TestDatabase.packageRoot.appendingPathComponent("Package.swift").path, encoding: .utf8)
+        var directories = ["Sources", "Tests"]
+        for line in manifest.split(separator: "\n") where line.contains("path: \"") {
+            let path = line.split(separator: "\"")[1]
+            directories.append(path.split(separator: "/").prefix(2).joined(separator: "/"))
+        }
+        for directory in Set(directories) {
+            #expect(text.contains("COPY \(directory) ./\(directory)"), "the Dockerfile does not copy \(directory)")
+        }
+        #expect(text.contains("HEALTHCHECK") && text.contains("docket\", \"health"))
     }
 }
