@@ -11,15 +11,17 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run Docket: migrate the database, load the workflows, serve the admin protocol.",
         discussion: """
-            With no --database-url (or DOCKET_DATABASE_URL) it starts its own PostgreSQL under
-            the data directory and stops it on exit. On first start it creates the user admin
-            and writes its token to DATA_DIR/admin.token (mode 0600). Port 0 picks a free port;
-            the address is printed on a line of its own: `listening on HOST:PORT`.
-            SIGTERM or SIGINT stops accepting, lets running commands finish, then stops.
+            With no --database-url (or DOCKET_DATABASE_URL) it starts its own PostgreSQL under the data directory and stops it on exit. On first start it creates the user admin and writes its token to DATA_DIR/admin.token (mode 0600). Port 0 picks a free port; the address is printed on a line of its own: `listening on HOST:PORT`.
 
-            Examples: docket serve
-                      docket serve --listen 0.0.0.0:7433 --database-url postgres://docket@db/docket
-                      docket serve --tls-cert server.pem --tls-key server.key
+            SIGTERM or SIGINT stops accepting, answers what each connection sent, then stops; SIGHUP reloads the TLS certificate.
+
+            Each setting comes from its flag, else its DOCKET_* variable, else the --config file, else the default; --print-config shows which.
+
+            Examples:
+              docket serve
+              docket serve --listen 0.0.0.0:7433 --database-url postgres://docket@db/docket
+              docket serve --tls-cert server.pem --tls-key server.key
+              docket serve --config /etc/docket/docket.yaml --metrics-listen 127.0.0.1:9433
             """
     )
 
