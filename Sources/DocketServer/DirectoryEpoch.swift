@@ -1,7 +1,6 @@
 import DocketStore
 import Logging
 import NIOConcurrencyHelpers
-import PostgresNIO
 
 /// A counter that moves whenever the directory changes in a way that could take rights away
 /// (a token revoked, a role granted or revoked). Each session remembers the epoch its actor
@@ -20,29 +19,8 @@ final class DirectoryEpoch: Sendable {
 
     /// Listens for directory changes until cancelled.
     func listen(store: Store, logger: Logger) async {
-        let listening = NIOLockedValueBox<PostgresConnection?>(nil)
-        while !Task.isCancelled {
-            do {
-                try await withTaskCancellationHandler {
-                    try await store.client.withConnection { connection in
-                        listening.withLockedValue { $0 = connection }
-                        defer { listening.withLockedValue { $0 = nil } }
-                        try Task.checkCancellation()
-                        try await connection.listen(on: Store.directoryChannel) { notifications in
-                            // Anything could have changed while nobody listened.
-                            self.bump()
-                            for try await _ in notifications { self.bump() }
-                        }
-                    }
-                } onCancel: {
-                    listening.withLockedValue { $0 }?.close().whenComplete { _ in }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.debug("directory listener: \(error); retrying")
-            }
-            bump()
-            try? await Task.sleep(for: .milliseconds(500))
-        }
+        await listenUntilCancelled(store: store, channel: Store.directoryChannel,
+                                   health: OutageLog(logger: logger, what: "directory listener"),
+                                   listening: { self.bump() }, notified: { self.bump() }, lost: { self.bump() })
     }
 }

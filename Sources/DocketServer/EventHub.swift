@@ -94,32 +94,8 @@ public final class EventHub: Sendable {
     /// went away) it logs, waits, and listens again on a new connection once the pool has one;
     /// meanwhile the sequencer's periodic catch-up keeps delivering.
     func listenLoop() async {
-        let listening = NIOLockedValueBox<PostgresConnection?>(nil)
-        let health = OutageLog(logger: logger, what: "event listener")
-        while !Task.isCancelled {
-            do {
-                try await withTaskCancellationHandler {
-                    try await store.client.withConnection { connection in
-                        listening.withLockedValue { $0 = connection }
-                        defer { listening.withLockedValue { $0 = nil } }
-                        // Cancelled while the lease was pending: onCancel found no connection to close.
-                        try Task.checkCancellation()
-                        try await connection.listen(on: "docket_events") { notifications in
-                            health.succeeded()
-                            await self.catchUp()
-                            for try await _ in notifications { await self.catchUp() }
-                        }
-                    }
-                } onCancel: {
-                    // A LISTEN waits for notifications forever: closing its connection ends it.
-                    listening.withLockedValue { $0 }?.close().whenComplete { _ in }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                health.failed(error)
-            }
-            try? await Task.sleep(for: .milliseconds(500))
-        }
+        await listenUntilCancelled(store: store, channel: "docket_events", health: OutageLog(logger: logger, what: "event listener"),
+                                   listening: { await self.catchUp() }, notified: { await self.catchUp() })
     }
 
     /// Reads every event after the last one pushed and hands each to the watchers that want it.
