@@ -45,27 +45,39 @@ struct CommandRouter: Sendable {
     /// Commands after which open sessions re-check their token and roles.
     static let directoryChanging: Set<String> = ["USER.GRANT", "USER.REVOKE", "TOKEN.REVOKE", "USER.ADD", "MEMBER.ADD"]
 
-    /// The normalised command name (`CLIENT SETNAME`, `ITEM.GET`), or `unknown`: metrics labels.
-    static func metricName(_ words: [String]) -> String {
-        guard let first = words.first else { return "unknown" }
-        var name = first.uppercased()
-        if ["CLIENT", "COMMAND", "CONFIG"].contains(name), words.count > 1 { name += " " + words[1].uppercased() }
-        if table[name] != nil { return name }
-        return name.hasPrefix("COMMAND") ? "COMMAND" : "unknown"
-    }
-    static let whileWatchingRESP2: Set<String> = ["PING", "QUIT", "UNWATCH", "WATCH", "RESET"]
+    /// A request's words resolved against the command table, once per request.
+    struct Request {
+        var words: [String]
+        /// Upper-cased, two words for `CLIENT SETNAME`, `COMMAND DOCS`, `CONFIG GET`.
+        var name: String
+        var rest: [String]
+        var handler: Handler?
 
-    func route(_ words: [String], session: SessionInfo) -> Outcome {
-        guard let first = words.first else { return .reply(.error("ERR empty command")) }
-        var name = first.uppercased()
+        /// The command's name for metrics labels (`ITEM.GET`, `COMMAND`), or `unknown`.
+        var metricName: String {
+            guard handler != nil else { return "unknown" }
+            return CommandRouter.table[name] != nil ? name : "COMMAND"
+        }
+    }
+
+    static func resolve(_ words: [String]) -> Request {
+        var name = words.first?.uppercased() ?? ""
         var rest = Array(words.dropFirst())
-        // Two-word commands: CLIENT SETNAME, COMMAND DOCS, CONFIG GET.
         if ["CLIENT", "COMMAND", "CONFIG"].contains(name), let sub = rest.first {
             name += " " + sub.uppercased()
             rest.removeFirst()
         }
-        guard let handler = Self.table[name] ?? (name.hasPrefix("COMMAND") ? Self.table["COMMAND"] : nil) else {
-            let shown = words.prefix(3).map { "'\($0.prefix(40))'" }.joined(separator: " ")
+        let handler = table[name] ?? (name.hasPrefix("COMMAND") ? table["COMMAND"] : nil)
+        return Request(words: words, name: name, rest: rest, handler: handler)
+    }
+
+    static let whileWatchingRESP2: Set<String> = ["PING", "QUIT", "UNWATCH", "WATCH", "RESET"]
+
+    func route(_ request: Request, session: SessionInfo) -> Outcome {
+        guard !request.words.isEmpty else { return .reply(.error("ERR empty command")) }
+        let (name, rest) = (request.name, request.rest)
+        guard let handler = request.handler else {
+            let shown = request.words.prefix(3).map { "'\($0.prefix(40))'" }.joined(separator: " ")
             return .reply(.error("ERR unknown command \(shown)"))
         }
         if session.actor == nil, !Self.beforeAuth.contains(name) {
@@ -100,16 +112,16 @@ struct CommandRouter: Sendable {
     /// The directory changed since this session's token was checked: check it again (and
     /// reload the actor's roles) before running the command.
     func recheck(_ actor: Actor, _ handler: @escaping Handler, _ args: Arguments, _ session: SessionInfo) -> Outcome {
-        let (store, epoch, token) = (services.store, services.directory.current, session.token ?? "")
+        let token = session.token ?? ""
         return .later {
             do {
-                guard let fresh = try await store.authenticate(handle: actor.handle, token: token) else {
-                    return (.error("NOAUTH this connection's token was revoked: AUTH again"), [.deauthenticated])
+                let refreshed = try await self.recheckToken(actor, token: token)
+                guard case let .authenticated(fresh, _, epoch) = refreshed else {
+                    return (.error("NOAUTH this connection's token was revoked: AUTH again"), [refreshed])
                 }
                 var checked = session
                 checked.actor = fresh
                 checked.authEpoch = epoch
-                let refreshed = SessionUpdate.authenticated(fresh, token: token, epoch: epoch)
                 switch self.dispatch(handler, args, checked) {
                 case let .reply(value, updates): return (value, [refreshed] + updates)
                 case let .later(body):
@@ -121,6 +133,14 @@ struct CommandRouter: Sendable {
                 return (Reply.error(error), [])
             }
         }
+    }
+
+    /// `actor`'s token checked again at the current directory epoch: `.authenticated` with the
+    /// reloaded actor, or `.deauthenticated` when the token no longer works.
+    func recheckToken(_ actor: Actor, token: String) async throws -> SessionUpdate {
+        let epoch = services.directory.current
+        guard let fresh = try await services.store.authenticate(handle: actor.handle, token: token) else { return .deauthenticated }
+        return .authenticated(fresh, token: token, epoch: epoch)
     }
 
     /// Runs `body` off the event loop with the authenticated actor; store errors become replies.

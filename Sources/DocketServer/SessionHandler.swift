@@ -186,7 +186,7 @@ final class SessionHandler: ChannelDuplexHandler {
         if request.count == 2, request[0].readableBytes == 4,
            String(decoding: request[0].readableBytesView, as: UTF8.self).uppercased() == "ECHO" {
             current = ("ECHO", requests, started)
-            if case let .reply(.error(message), _) = router.route(["ECHO", ""], session: session) {
+            if case let .reply(.error(message), _) = router.route(CommandRouter.resolve(["ECHO", ""]), session: session) {
                 answer(.error(message), context: context)
             } else {
                 answer(.bulkString(request[1]), context: context)
@@ -197,14 +197,15 @@ final class SessionHandler: ChannelDuplexHandler {
         words.reserveCapacity(request.count)
         for (i, arg) in request.enumerated() {
             guard let word = String(validating: arg.readableBytesView, as: UTF8.self) else {
-                current = (i == 0 ? "unknown" : CommandRouter.metricName(words), requests, started)
+                current = (CommandRouter.resolve(words).metricName, requests, started)
                 answer(.error("INVALID argument \(i + 1) is not valid UTF-8"), context: context)
                 return
             }
             words.append(word)
         }
-        current = (CommandRouter.metricName(words), requests, started)
-        switch router.route(words, session: session) {
+        let resolved = CommandRouter.resolve(words)
+        current = (resolved.metricName, requests, started)
+        switch router.route(resolved, session: session) {
         case let .reply(value, updates):
             apply(updates, context: context)
             answer(value, context: context)
@@ -256,7 +257,7 @@ final class SessionHandler: ChannelDuplexHandler {
             } else if logger.logLevel <= .debug {
                 logger.debug("command", metadata: ["docket.request": "\(session.id)-\(request)", "docket.command": "\(name)",
                                                    "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
-                                                   "docket.us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)"])
+                                                   "docket.us": "\(elapsed.microseconds)"])
             }
         }
         if closeAfterReply { closeNow(context: context) }
@@ -344,26 +345,21 @@ final class SessionHandler: ChannelDuplexHandler {
     func recheckWatcher(context: ChannelHandlerContext) {
         guard !watcherRecheck, let actor = session.actor, let token = session.token else { return }
         watcherRecheck = true
-        let (store, epoch) = (router.services.store, router.services.directory.current)
+        let router = self.router
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         Task {
-            let fresh: Actor?? = try? await store.authenticate(handle: actor.handle, token: token)
+            // nil: the database did not answer; check again at the next event.
+            let update = try? await router.recheckToken(actor, token: token)
             loop.execute {
                 let handler = bound.value
                 handler.watcherRecheck = false
-                guard let context = handler.context, !handler.closing else { return }
-                switch fresh {
-                case .some(.some(let actor)):
-                    handler.session.authEpoch = epoch
-                    handler.apply([.authenticated(actor, token: token, epoch: epoch)], context: context)
-                case .some(.none):
+                guard let context = handler.context, !handler.closing, let update else { return }
+                handler.apply([update], context: context)
+                if case .deauthenticated = update {
                     handler.logger.notice("watcher's token revoked: closing", metadata: ["docket.client": "\(handler.session.id)"])
-                    handler.apply([.deauthenticated], context: context)
                     handler.write(.error("NOAUTH this connection's token was revoked"), context: context)
                     handler.closeNow(context: context)
-                case .none:
-                    break  // the database did not answer: check again at the next event
                 }
             }
         }
