@@ -131,7 +131,7 @@ public final class AdminServer: Service, Sendable {
                         let sync = child.pipeline.syncOperations
                         if let sslContext = tls.withLockedValue({ $0 }) { try sync.addHandler(NIOSSLServerHandler(context: sslContext)) }
                         if let idle = configuration.idleTimeout {
-                            try sync.addHandler(IdleStateHandler(readTimeout: .nanoseconds(Int64(idle.components.seconds) * 1_000_000_000 + idle.components.attoseconds / 1_000_000_000)))
+                            try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(idle)))
                         }
                         let decoder = RESPRequestDecoder(limits: configuration.limits)
                         try sync.addHandler(ByteToMessageHandler(decoder, maximumBufferSize: configuration.limits.maxBulkLength + 64 * 1024))

@@ -50,7 +50,7 @@ extension CommandRouter {
                 var database = "ok"
                 do { try await store.ping() } catch { database = String(describing: error) }
                 let elapsed = ContinuousClock.now - started
-                let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+                let ms = elapsed.microseconds / 1000
                 return (Reply.map([
                     ("status", .bulk(database == "ok" ? "ok" : "unavailable")), ("database", .bulk(database)),
                     ("database_ms", .integer(ms)), ("version", .bulk(ServerInfo.version)),

@@ -70,7 +70,7 @@ public final class ServerMetrics: Sendable {
             var stats = c.stats[command, default: CommandStats()]
             stats.calls += 1
             if outcome != "ok" { stats.failed += 1 }
-            stats.microseconds += Int64(duration.components.seconds) * 1_000_000 + Int64(duration.components.attoseconds / 1_000_000_000_000)
+            stats.microseconds += duration.microseconds
             c.stats[command] = stats
             let counter = c.counters[key] ?? registry.makeCounter(
                 descriptor: MetricNameDescriptor(namespace: "docket", metricName: "commands", unitName: "total",
@@ -127,4 +127,9 @@ public final class ServerMetrics: Sendable {
 
     /// The Prometheus text exposition of every metric.
     func exposition() -> [UInt8] { registry.emitToBuffer() }
+}
+
+extension Duration {
+    /// Whole microseconds, for INFO, logs and HEALTH.
+    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
 }

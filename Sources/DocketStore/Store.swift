@@ -121,8 +121,7 @@ extension Store {
                         do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
                     }
                     // A timer on an event loop, not a sleeping task: this runs for every command.
-                    let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-                    let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: .nanoseconds(nanoseconds)) {
+                    let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: TimeAmount(timeout)) {
                         race.finish(.failure(DeadlineExceeded()))
                     }
                     race.tasks(work: work, timer: timer)
