@@ -81,6 +81,7 @@ struct Serve: AsyncParsableCommand {
         let settings: ServeSettings
         let configuration: ServerConfiguration
         let metricsAddress: (host: String, port: Int)?
+        let timeout: Duration
         let (level, format): (Logger.Level, Logs.Format)
         do {
             settings = try ServeSettings(flags: givenFlags, environment: environment,
@@ -100,7 +101,7 @@ struct Serve: AsyncParsableCommand {
             let idle = try settings.integer("idle-timeout")
             if idle > 0 { c.idleTimeout = .seconds(idle) }
             c.poolSize = try settings.integer("pool-size", atLeast: 1)
-            _ = try settings.integer("db-timeout", atLeast: 1)
+            timeout = .seconds(try settings.integer("db-timeout", atLeast: 1))
             configuration = c
             if let text = settings["metrics-listen"] {
                 var m = ServerConfiguration()
@@ -121,7 +122,7 @@ struct Serve: AsyncParsableCommand {
         let location = DatabaseLocation(url: settings["database-url"], dataDirectory: settings["data-dir"] ?? ".docket",
                                         maximumConnections: configuration.poolSize)
         let workflowsDirectory = URL(fileURLWithPath: settings["workflows"] ?? "Workflows")
-        let (dataDirectory, timeout) = (location.dataDirectory, Duration.seconds((try? settings.integer("db-timeout", atLeast: 1)) ?? 10))
+        let dataDirectory = location.dataDirectory
         let chosen = configuration
 
         await reportingErrors {
