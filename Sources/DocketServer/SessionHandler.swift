@@ -39,6 +39,8 @@ final class SessionHandler: ChannelDuplexHandler {
     var pending: ByteBuffer?
     /// A watcher's token is being checked again after a directory change.
     var watcherRecheck = false
+    /// Events held while that check runs: sent if the token still works, dropped if not.
+    var heldPushes: [(EventRecord, String)] = []
     /// The client shut down its sending side: answer what it sent, then close.
     var inputClosed = false
     /// The server is shutting down: read nothing more, answer what was received, close.
@@ -340,8 +342,9 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     /// A watcher sends no commands, so the directory check that commands get happens here,
-    /// at the first event after a change: a revoked token ends the subscription and the
-    /// connection; changed roles re-filter what it is sent.
+    /// at the first event after a change, and events wait until it is done: a revoked token
+    /// ends the subscription and the connection (the held events are dropped); changed roles
+    /// re-filter what it is sent from then on.
     func recheckWatcher(context: ChannelHandlerContext) {
         guard !watcherRecheck, let actor = session.actor, let token = session.token else { return }
         watcherRecheck = true
@@ -349,17 +352,24 @@ final class SessionHandler: ChannelDuplexHandler {
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         Task {
-            // nil: the database did not answer; check again at the next event.
+            // nil: the database did not answer.
             let update = try? await router.recheckToken(actor, token: token)
             loop.execute {
                 let handler = bound.value
                 handler.watcherRecheck = false
-                guard let context = handler.context, !handler.closing, let update else { return }
-                handler.apply([update], context: context)
+                let held = handler.heldPushes
+                handler.heldPushes = []
+                guard let context = handler.context, !handler.closing else { return }
+                if let update { handler.apply([update], context: context) }
                 if case .deauthenticated = update {
                     handler.logger.notice("watcher's token revoked: closing", metadata: ["docket.client": "\(handler.session.id)"])
                     handler.write(.error("NOAUTH this connection's token was revoked"), context: context)
                     handler.closeNow(context: context)
+                    return
+                }
+                // Still allowed, or the database did not answer (checked again at the next event).
+                if handler.session.watching != nil {
+                    for (event, name) in held { handler.deliver(event, channel: name, context: context) }
                 }
             }
         }
@@ -385,6 +395,14 @@ final class SessionHandler: ChannelDuplexHandler {
             return
         }
         if session.authEpoch != router.services.directory.current { recheckWatcher(context: context) }
+        if watcherRecheck {
+            heldPushes.append((event, name))
+            return
+        }
+        deliver(event, channel: name, context: context)
+    }
+
+    func deliver(_ event: EventRecord, channel name: String, context: ChannelHandlerContext) {
         let frame: [RESPValue] = [.bulk(session.version == .resp3 ? "event" : "message"), .bulk(name), Reply.event(event)]
         write(session.version == .resp3 ? .push(frame) : .array(frame), context: context)
         flushOut(context: context)
