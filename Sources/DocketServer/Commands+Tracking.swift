@@ -16,10 +16,12 @@ extension CommandRouter {
             }
         },
         "REPORT.WAITING": { router, args, session throws(CommandError) in
-            let o = try args.options(after: 0, values: ["USER"])
+            let o = try args.options(after: 0, values: ["USER", "LIMIT"])
             let user = o["USER"]
+            let limit = try o.int("LIMIT") ?? 1_000
+            guard (1...10_000).contains(limit) else { throw .invalid("LIMIT must be between 1 and 10000") }
             return router.later(session) { actor, now in
-                .array(try await router.services.store.waiting(user: user, actor: actor, now: now).map { w in
+                .array(try await router.services.store.waiting(user: user, limit: limit, actor: actor, now: now).map { w in
                     Reply.map([("item", .bulk(w.item)), ("state", .bulk(w.state)), ("waiting_on", .array(w.waitingOn.map { .bulk($0) })),
                                ("since", Reply.time(w.since)), ("due_at", Reply.time(w.dueAt))])
                 })

@@ -2,9 +2,10 @@ import DocketStore
 import Foundation
 import Logging
 
-/// Fires due reminders and timed transitions as the user `system`. Every `docket serve`
-/// instance runs one; timers are claimed with `FOR UPDATE SKIP LOCKED`, so each fires once.
-/// A timer that came due while every instance was down fires at the next start.
+/// Fires due reminders and timed transitions as the user `system`, and folds the board's
+/// pending counts (`Store.foldBoard`). Every `docket serve` instance runs one; timers are
+/// claimed with `FOR UPDATE SKIP LOCKED`, so each fires once. A timer that came due while
+/// every instance was down fires at the next start.
 public struct Scheduler: Sendable {
     let store: Store
     let clock: any DocketClock
@@ -27,6 +28,7 @@ public struct Scheduler: Sendable {
     public func tick() async throws -> [Store.FiredTimer] {
         let fired = try await store.fireDueTimers(now: clock.now())
         onFire(fired.count)
+        try await store.foldBoard()
         for f in fired {
             logger.info("timer fired", metadata: ["docket.item": "\(f.item)", "docket.timer": "\(f.kind) \(f.name)",
                                                   "docket.outcome": "\(f.event.map { "\($0.type) v\($0.version)" } ?? f.problem ?? "")"])

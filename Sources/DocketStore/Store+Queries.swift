@@ -97,25 +97,17 @@ extension Store {
         let at = (asOf ?? now).epochMicroseconds
         if asOf == nil { return try await currentStatus(workflow: workflow, theme: theme, actor: actor, at: at) }
         let rows: [(ItemSnapshot, Bool)] = try await read { c in
-            let result: PostgresRowSequence
-            if asOf == nil {
-                result = try await c.query("""
-                    SELECT \(unescaped: ItemRow.columns) FROM items
-                    WHERE (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
-                    """, logger: self.logger)
-            } else {
-                // The state each item was in at `at`: its last state-changing event by then.
-                result = try await c.query("""
-                    SELECT \(unescaped: ItemRow.columns(prefix: "i").replacingOccurrences(of: "i.state,", with: "s.to_state,").replacingOccurrences(of: "docket_micros(i.state_since)", with: "docket_micros(s.at)"))
-                    FROM items i
-                    JOIN LATERAL (
-                        SELECT e.to_state, e.at FROM events e
-                        WHERE e.item_id = i.id AND e.at <= docket_ts(\(at)) AND e.type IN ('created', 'transition', 'migration')
-                        ORDER BY e.version DESC LIMIT 1) s ON true
-                    WHERE i.created_at <= docket_ts(\(at))
-                      AND (\(workflow)::text IS NULL OR i.workflow = \(workflow)) AND (\(theme)::text IS NULL OR i.theme = \(theme))
-                    """, logger: self.logger)
-            }
+            // The state each item was in at `at`: its last state-changing event by then.
+            let result = try await c.query("""
+                SELECT \(unescaped: ItemRow.columns(prefix: "i").replacingOccurrences(of: "i.state,", with: "s.to_state,").replacingOccurrences(of: "docket_micros(i.state_since)", with: "docket_micros(s.at)"))
+                FROM items i
+                JOIN LATERAL (
+                    SELECT e.to_state, e.at FROM events e
+                    WHERE e.item_id = i.id AND e.at <= docket_ts(\(at)) AND e.type IN ('created', 'transition', 'migration')
+                    ORDER BY e.version DESC LIMIT 1) s ON true
+                WHERE i.created_at <= docket_ts(\(at))
+                  AND (\(workflow)::text IS NULL OR i.workflow = \(workflow)) AND (\(theme)::text IS NULL OR i.theme = \(theme))
+                """, logger: self.logger)
             var out: [(ItemSnapshot, Bool)] = []
             for try await row in result { let r = try ItemRow(row); out.append((r.snapshot, r.final)) }
             return out
@@ -126,7 +118,7 @@ extension Store {
                   Engine.canSee(definition, item, actor: actor) else { continue }
             let state = definition.state(item.state)
             // Due time as of `at`: entry into the state plus the state's `due`.
-            let due = asOf == nil ? item.dueAt : state?.due.map { item.stateSince.adding($0) }
+            let due = state?.due.map { item.stateSince.adding($0) }
             let overdue = !(state?.final ?? false) && (due.map { $0.epochMicroseconds < at } ?? false)
             let key = "\(item.workflow)\u{0}\(item.state)\u{0}\(item.theme ?? "")"
             var row = counts[key] ?? StatusRow(workflow: item.workflow, state: item.state, theme: item.theme, items: 0, overdue: 0)
@@ -135,64 +127,6 @@ extension Store {
             counts[key] = row
         }
         return counts.values.sorted { ($0.workflow, $0.state, $0.theme ?? "") < ($1.workflow, $1.state, $1.theme ?? "") }
-    }
-
-    /// The board now, counted by PostgreSQL: one row per workflow version, state, theme and
-    /// group, split by whether the actor is the author or an assignee (all that visibility
-    /// depends on), so the rows sent back are a few dozen whatever the number of items.
-    func currentStatus(workflow: String?, theme: String?, actor: Actor, at: Int64) async throws -> [StatusRow] {
-        let handle = actor.handle
-        let groups: [(String, Int, String, String?, String?, Bool, Bool, Int, Int)] = try await read { c in
-            let rows = try await c.query("""
-                SELECT workflow, workflow_version, state, theme, group_slug, author = \(handle), \(handle) = ANY (assignees),
-                       count(*)::int8, (count(*) FILTER (WHERE due_at < docket_ts(\(at))))::int8
-                FROM items
-                WHERE (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
-                GROUP BY 1, 2, 3, 4, 5, 6, 7
-                """, logger: self.logger)
-            var out: [(String, Int, String, String?, String?, Bool, Bool, Int, Int)] = []
-            for try await row in rows.decode((String, Int, String, String?, String?, Bool, Bool, Int, Int).self) { out.append(row) }
-            return out
-        }
-        var counts: [String: StatusRow] = [:]
-        let epoch = Date(epochMicroseconds: 0)
-        for (wf, version, state, theme, group, mine, assigned, n, overdueCount) in groups {
-            guard let definition = try? await definition(wf, version: version) else { continue }
-            // A stand-in with exactly what visibility looks at: the group, authorship, assignment.
-            let standIn = ItemSnapshot(id: "", workflow: wf, workflowVersion: version, title: "", theme: theme, group: group, state: state,
-                                       version: 1, author: mine ? handle : "\u{0}", createdAt: epoch, stateSince: epoch,
-                                       assignees: assigned ? [handle] : [])
-            guard Engine.canSee(definition, standIn, actor: actor) else { continue }
-            let final = definition.state(state)?.final ?? false
-            let key = "\(wf)\u{0}\(state)\u{0}\(theme ?? "")"
-            var row = counts[key] ?? StatusRow(workflow: wf, state: state, theme: theme, items: 0, overdue: 0)
-            row.items += n
-            if !final { row.overdue += overdueCount }
-            counts[key] = row
-        }
-        return counts.values.sorted { ($0.workflow, $0.state, $0.theme ?? "") < ($1.workflow, $1.state, $1.theme ?? "") }
-    }
-
-    public struct WaitingRow: Sendable, Hashable {
-        public var item, state: String
-        public var waitingOn: [String]
-        public var since: Date
-        public var dueAt: Date?
-    }
-
-    /// Who each open item waits on, oldest first; only items waiting on `user` when given.
-    public func waiting(user: String? = nil, actor: Actor, now: Date) async throws -> [WaitingRow] {
-        var filter = ItemFilter()
-        filter.limit = 10_000
-        filter.waiting = user
-        let items = try await list(filter, actor: actor, now: now)
-        var out: [WaitingRow] = []
-        for item in items {
-            guard let definition = try? await definition(item.workflow, version: item.workflowVersion),
-                  definition.state(item.state)?.final == false else { continue }
-            out.append(WaitingRow(item: item.id, state: item.state, waitingOn: item.waitingOn(definition), since: item.stateSince, dueAt: item.dueAt))
-        }
-        return out.sorted { ($0.since, $0.item) < ($1.since, $1.item) }
     }
 
     public struct CycleRow: Sendable, Hashable {

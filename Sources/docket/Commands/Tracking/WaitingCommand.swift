@@ -4,10 +4,11 @@ import Foundation
 struct WaitingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waiting",
-        abstract: "Who each open item waits on, oldest first.",
+        abstract: "Who each open item waits on, longest waiting first.",
         discussion: """
             An item waits on its assigned reviewers who have not voted, or else on the roles
-            that may move it on.
+            that may move it on. Items are ordered by when they entered their state; the
+            first 1,000 are shown unless --limit says otherwise.
 
             Example: docket waiting
             Example: docket waiting --for giorgi --format csv
@@ -17,12 +18,16 @@ struct WaitingCommand: AsyncParsableCommand {
     @Option(name: .customLong("for"), help: ArgumentHelp("Only items waiting on this user.", valueName: "user"))
     var user: String?
 
+    @Option(help: ArgumentHelp("At most this many items (1 to 10000).", valueName: "n"))
+    var limit: Int?
+
     @OptionGroup var output: ReportOutputOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
         var args = ["REPORT.WAITING"]
         if let user { args += ["USER", user] }
+        if let limit { args += ["LIMIT", String(limit)] }
         let command = args
         try await connection.withSession { s in
             let reply = try await s.call(command)
