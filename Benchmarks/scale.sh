@@ -74,6 +74,7 @@ log "EXPLAIN of the statements behind them"
 NOW_US=$(psql -X -At "$DB_URL" -c "SELECT docket_micros(now())")
 explain() { echo "-- $1"; psql -X "$DB_URL" -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) $2"; }
 ITEMCOLS="id, workflow, workflow_version, title, theme, group_slug, state, version, author, docket_micros(created_at), docket_micros(state_since), docket_micros(due_at), round, fields::text, revisions, votes::text, assignees, endorsements::text, milestones::text, last_hash, final"
+WAITCOLS="id, workflow, workflow_version, '', theme, group_slug, state, version, author, 0::int8, docket_micros(state_since), docket_micros(due_at), round, '{}', revisions, votes::text, assignees, '[]', '[]', ''::bytea, final"
 {
 explain "ITEM.LIST STATE appraisal (Store.list, first page)" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND state = 'appraisal' ORDER BY n LIMIT 100"
 explain "ITEM.LIST WORKFLOW thematic-project STATE proposal" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND workflow = 'thematic-project' AND state = 'proposal' ORDER BY n LIMIT 100"
@@ -82,7 +83,10 @@ explain "ITEM.LIST GROUP bench" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND 
 explain "ITEM.LIST OVERDUE" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND NOT final AND due_at < docket_ts($NOW_US) ORDER BY n LIMIT 100"
 explain "ITEM.LIST WAITING (open items, filtered in Swift)" "SELECT n, $ITEMCOLS FROM items WHERE n > 0 AND NOT final ORDER BY n LIMIT 100"
 explain "ITEM.LIST ... AFTER $MID" "SELECT n FROM items WHERE id = '$MID'"
-explain "REPORT.STATUS (Store.currentStatus)" "SELECT workflow, workflow_version, state, theme, group_slug, author = 'admin', 'admin' = ANY (assignees), count(*)::int8, (count(*) FILTER (WHERE due_at < docket_ts($NOW_US)))::int8 FROM items GROUP BY 1, 2, 3, 4, 5, 6, 7"
+TODAY=$(( NOW_US / 86400000000 ))
+explain "REPORT.STATUS: the board (Store.currentStatus)" "SELECT workflow, workflow_version, state, theme, group_slug, sum(items)::int8, coalesce(sum(items) FILTER (WHERE due_day >= 0 AND due_day < $TODAY), 0)::int8, coalesce(sum(items) FILTER (WHERE due_day = $TODAY), 0)::int8 FROM (SELECT workflow, workflow_version, state, theme, group_slug, due_day, items FROM board UNION ALL SELECT workflow, workflow_version, state, theme, group_slug, due_day, delta FROM board_changes) b GROUP BY 1, 2, 3, 4, 5 HAVING sum(items) <> 0"
+explain "REPORT.STATUS: items due today" "SELECT workflow, workflow_version, state, coalesce(theme, ''), coalesce(group_slug, ''), count(*)::int8 FROM items WHERE NOT final AND due_at >= docket_ts($(( TODAY * 86400000000 ))) AND due_at < docket_ts($NOW_US) GROUP BY 1, 2, 3, 4, 5"
+explain "REPORT.WAITING (Store.waiting, first page)" "SELECT docket_micros(state_since), $WAITCOLS FROM items WHERE NOT final ORDER BY state_since, id LIMIT 1000"
 explain "EVENTS.READ AFTER n COUNT 100" "SELECT l.seq, e.item_id, e.version, e.type FROM event_log l JOIN events e ON e.id = l.event_id WHERE l.seq > $(( SCALE_ITEMS * EVENTS_PER_ITEM / 2 )) ORDER BY l.seq LIMIT 100"
 explain "ITEM.HISTORY $MID" "SELECT l.seq, e.item_id, e.version FROM events e LEFT JOIN event_log l ON l.event_id = e.id WHERE e.item_id = '$MID' ORDER BY e.version"
 explain "ITEM.GET / the snapshot read of ITEM.FIRE" "SELECT $ITEMCOLS FROM items WHERE id = '$MID'"

@@ -1,12 +1,16 @@
 -- The board REPORT.STATUS reads: how many items stand in each workflow version, state, theme
--- and group, kept as items move instead of counted from every item at each report.
+-- and group, and when they fall due, kept as items move instead of counted from every item
+-- at each report.
 --
 -- Moving items append +1/-1 rows to board_changes (a trigger, so every writer and any bulk
 -- load keeps it true); nothing is updated in place, so concurrent transitions out of one busy
 -- state never wait on each other's counter row. docket_board_fold() moves the changes into
 -- board; every `docket serve` calls it from its scheduler. A report sums board and the
 -- changes not folded yet, so it is exact at any moment.
--- theme and group_slug hold '' for none, so they can be part of the key.
+-- theme and group_slug hold '' for none, so they can be part of the key. due_day is the UTC
+-- day (days since 1970) an open item falls due, -1 for final items and items without a due
+-- time: items due before today are overdue by the board alone, and only those due today are
+-- compared with the clock one by one.
 
 CREATE TABLE board (
     workflow          text NOT NULL,
@@ -14,8 +18,9 @@ CREATE TABLE board (
     state             text NOT NULL,
     theme             text NOT NULL,
     group_slug        text NOT NULL,
+    due_day           int NOT NULL,
     items             bigint NOT NULL,
-    PRIMARY KEY (workflow, workflow_version, state, theme, group_slug)
+    PRIMARY KEY (workflow, workflow_version, state, theme, group_slug, due_day)
 );
 
 CREATE TABLE board_changes (
@@ -24,18 +29,23 @@ CREATE TABLE board_changes (
     state             text NOT NULL,
     theme             text NOT NULL,
     group_slug        text NOT NULL,
+    due_day           int NOT NULL,
     delta             int NOT NULL
 );
+
+CREATE FUNCTION docket_due_day(final boolean, due_at timestamptz) RETURNS int
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN final OR due_at IS NULL THEN -1 ELSE floor(docket_micros(due_at) / 86400000000.0)::int END $$;
 
 CREATE FUNCTION docket_board_track() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        INSERT INTO board_changes VALUES (OLD.workflow, OLD.workflow_version, OLD.state,
-                                          coalesce(OLD.theme, ''), coalesce(OLD.group_slug, ''), -1);
+        INSERT INTO board_changes VALUES (OLD.workflow, OLD.workflow_version, OLD.state, coalesce(OLD.theme, ''),
+                                          coalesce(OLD.group_slug, ''), docket_due_day(OLD.final, OLD.due_at), -1);
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO board_changes VALUES (NEW.workflow, NEW.workflow_version, NEW.state,
-                                          coalesce(NEW.theme, ''), coalesce(NEW.group_slug, ''), 1);
+        INSERT INTO board_changes VALUES (NEW.workflow, NEW.workflow_version, NEW.state, coalesce(NEW.theme, ''),
+                                          coalesce(NEW.group_slug, ''), docket_due_day(NEW.final, NEW.due_at), 1);
     END IF;
     RETURN NULL;
 END
@@ -43,11 +53,11 @@ $$;
 
 CREATE TRIGGER items_board_add AFTER INSERT OR DELETE ON items
     FOR EACH ROW EXECUTE FUNCTION docket_board_track();
--- Only a change of place counts: most writes (votes, comments, self-loops) fire no trigger.
-CREATE TRIGGER items_board_move AFTER UPDATE OF workflow, workflow_version, state, theme, group_slug ON items
+-- Only a change of place or due time counts: most writes (votes, comments) fire no trigger.
+CREATE TRIGGER items_board_move AFTER UPDATE OF workflow, workflow_version, state, theme, group_slug, final, due_at ON items
     FOR EACH ROW
-    WHEN ((OLD.workflow, OLD.workflow_version, OLD.state, OLD.theme, OLD.group_slug)
-          IS DISTINCT FROM (NEW.workflow, NEW.workflow_version, NEW.state, NEW.theme, NEW.group_slug))
+    WHEN ((OLD.workflow, OLD.workflow_version, OLD.state, OLD.theme, OLD.group_slug, OLD.final, OLD.due_at)
+          IS DISTINCT FROM (NEW.workflow, NEW.workflow_version, NEW.state, NEW.theme, NEW.group_slug, NEW.final, NEW.due_at))
     EXECUTE FUNCTION docket_board_track();
 
 -- Moves the pending changes into board and returns how many it moved; one caller at a time
@@ -60,12 +70,12 @@ BEGIN
         RETURN 0;
     END IF;
     WITH taken AS (DELETE FROM board_changes RETURNING *),
-         sums AS (SELECT workflow, workflow_version, state, theme, group_slug, sum(delta) AS d, count(*) AS n
-                  FROM taken GROUP BY 1, 2, 3, 4, 5),
+         sums AS (SELECT workflow, workflow_version, state, theme, group_slug, due_day, sum(delta) AS d, count(*) AS n
+                  FROM taken GROUP BY 1, 2, 3, 4, 5, 6),
          upserted AS (
-             INSERT INTO board AS b (workflow, workflow_version, state, theme, group_slug, items)
-             SELECT workflow, workflow_version, state, theme, group_slug, d FROM sums
-             ON CONFLICT (workflow, workflow_version, state, theme, group_slug)
+             INSERT INTO board AS b (workflow, workflow_version, state, theme, group_slug, due_day, items)
+             SELECT workflow, workflow_version, state, theme, group_slug, due_day, d FROM sums
+             ON CONFLICT (workflow, workflow_version, state, theme, group_slug, due_day)
              DO UPDATE SET items = b.items + excluded.items
              RETURNING 1)
     SELECT coalesce(sum(n), 0) INTO moved FROM sums;
@@ -74,15 +84,9 @@ BEGIN
 END
 $$;
 
-INSERT INTO board (workflow, workflow_version, state, theme, group_slug, items)
-SELECT workflow, workflow_version, state, coalesce(theme, ''), coalesce(group_slug, ''), count(*)
-FROM items GROUP BY 1, 2, 3, 4, 5;
-
--- Overdue counts per board key come from this index alone (an index-only scan); it replaces
--- items_due, which it covers.
-CREATE INDEX items_overdue ON items (due_at) INCLUDE (workflow, workflow_version, state, theme, group_slug)
-    WHERE NOT final AND due_at IS NOT NULL;
-DROP INDEX items_due;
+INSERT INTO board (workflow, workflow_version, state, theme, group_slug, due_day, items)
+SELECT workflow, workflow_version, state, coalesce(theme, ''), coalesce(group_slug, ''), docket_due_day(final, due_at), count(*)
+FROM items GROUP BY 1, 2, 3, 4, 5, 6;
 
 -- REPORT.WAITING: open items, oldest in their state first.
 CREATE INDEX items_open_since ON items (state_since, id) WHERE NOT final;

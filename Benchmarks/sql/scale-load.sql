@@ -44,6 +44,10 @@ WHERE e.xid = pg_current_xact_id();
 UPDATE event_sequencer SET last_xid = pg_current_xact_id(),
        last_id = (SELECT max(id) FROM events), last_seq = (SELECT max(seq) FROM event_log);
 COMMIT;
+-- The items' trigger queued one board change per loaded item: fold them into the board.
+SELECT docket_board_fold() AS board_changes_folded;
+VACUUM ANALYZE board;
+VACUUM ANALYZE board_changes;
 VACUUM ANALYZE items;
 VACUUM ANALYZE events;
 VACUUM ANALYZE event_log;

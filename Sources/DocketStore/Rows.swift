@@ -108,6 +108,14 @@ struct ItemRow: Sendable {
 
     static let columnCount = 21
 
+    /// The columns of `columns` that "waiting on" and visibility look at; the rest (title,
+    /// fields, endorsements, milestones, hash) come back empty, for reports of many items.
+    static let waitingColumns = """
+        id, workflow, workflow_version, '', theme, group_slug, state, version, author,
+        0::int8, docket_micros(state_since), docket_micros(due_at), round,
+        '{}', revisions, votes::text, assignees, '[]', '[]', ''::bytea, final
+        """
+
     init(snapshot: ItemSnapshot, lastHash: [UInt8], final: Bool) {
         self.snapshot = snapshot
         self.lastHash = lastHash

@@ -37,31 +37,41 @@ extension Store {
         }
     }
 
-    /// The board now: counts from `board` plus the changes not folded yet, overdue counts from
-    /// the `items_overdue` index, and, for states the actor sees only as author or assignee,
-    /// their own items counted one by one.
+    /// The board now: counts from `board` plus the changes not folded yet (overdue are the
+    /// open items due before today, and those due today whose due time has passed), and, for
+    /// states the actor sees only as author or assignee, their own items counted one by one.
     func currentStatus(workflow: String?, theme: String?, actor: Actor, at: Int64) async throws -> [StatusRow] {
+        let today = Int64((Double(at) / 86_400_000_000).rounded(.down))
         let (cells, overdue): ([BoardKey: Int], [BoardKey: Int]) = try await read { c in
             var cells: [BoardKey: Int] = [:]
-            for try await (w, v, s, t, g, n) in try await c.query("""
-                SELECT workflow, workflow_version, state, theme, group_slug, sum(items)::int8
-                FROM (SELECT workflow, workflow_version, state, theme, group_slug, items FROM board
+            var overdue: [BoardKey: Int] = [:]
+            var dueToday = false
+            for try await (w, v, s, t, g, n, late, today) in try await c.query("""
+                SELECT workflow, workflow_version, state, theme, group_slug, sum(items)::int8,
+                       coalesce(sum(items) FILTER (WHERE due_day >= 0 AND due_day < \(today)), 0)::int8,
+                       coalesce(sum(items) FILTER (WHERE due_day = \(today)), 0)::int8
+                FROM (SELECT workflow, workflow_version, state, theme, group_slug, due_day, items FROM board
                       UNION ALL
-                      SELECT workflow, workflow_version, state, theme, group_slug, delta FROM board_changes) b
+                      SELECT workflow, workflow_version, state, theme, group_slug, due_day, delta FROM board_changes) b
                 WHERE (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
                 GROUP BY 1, 2, 3, 4, 5 HAVING sum(items) <> 0
-                """, logger: self.logger).decode((String, Int, String, String, String, Int).self) {
-                cells[BoardKey(w, v, s, t, g)] = n
+                """, logger: self.logger).decode((String, Int, String, String, String, Int, Int, Int).self) {
+                let key = BoardKey(w, v, s, t, g)
+                cells[key] = n
+                overdue[key] = late
+                if today != 0 { dueToday = true }
             }
-            var overdue: [BoardKey: Int] = [:]
-            for try await (w, v, s, t, g, n) in try await c.query("""
-                SELECT workflow, workflow_version, state, coalesce(theme, ''), coalesce(group_slug, ''), count(*)::int8
-                FROM items
-                WHERE NOT final AND due_at < docket_ts(\(at))
-                  AND (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
-                GROUP BY 1, 2, 3, 4, 5
-                """, logger: self.logger).decode((String, Int, String, String, String, Int).self) {
-                overdue[BoardKey(w, v, s, t, g)] = n
+            // Items due today are overdue or not by the clock: only those are looked at.
+            if dueToday {
+                for try await (w, v, s, t, g, n) in try await c.query("""
+                    SELECT workflow, workflow_version, state, coalesce(theme, ''), coalesce(group_slug, ''), count(*)::int8
+                    FROM items
+                    WHERE NOT final AND due_at >= docket_ts(\(today * 86_400_000_000)) AND due_at < docket_ts(\(at))
+                      AND (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
+                    GROUP BY 1, 2, 3, 4, 5
+                    """, logger: self.logger).decode((String, Int, String, String, String, Int).self) {
+                    overdue[BoardKey(w, v, s, t, g), default: 0] += n
+                }
             }
             return (cells, overdue)
         }
@@ -171,7 +181,7 @@ extension Store {
             binds.append(value)
             return "$\(binds.count)"
         }
-        var sql = "SELECT docket_micros(state_since), \(ItemRow.columns) FROM items WHERE NOT final"
+        var sql = "SELECT docket_micros(state_since), \(ItemRow.waitingColumns) FROM items WHERE NOT final"
         if let cursor { sql += " AND (state_since, id) > (docket_ts(\(bind(cursor.since))), \(bind(cursor.id)))" }
         if let narrowing {
             var terms: [String] = []

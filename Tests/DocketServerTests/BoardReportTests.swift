@@ -112,6 +112,23 @@ struct BoardReportTests {
             }
             #expect(folded > 0, "the walk's moves were pending until folded")
             #expect(try await server.store.foldBoard() == 0)
+
+            // An item falling due today is overdue by the clock, not by the board's day: one
+            // second before its due time and one second after.
+            try await server.withClient { c in
+                let items = try await c.call("ITEM.LIST", "LIMIT", "10000").arrayValue ?? []
+                let due = items.compactMap { $0["final"]?.boolValue == false ? $0["due_at"]?.stringValue.flatMap(Timestamp.parse) : nil }
+                guard let instant = due.max() else { Issue.record("no open item has a due time"); return }
+                var overdue: [Int] = []
+                for offset in [-1.0, 1.0] {
+                    clock.set(instant.addingTimeInterval(offset))
+                    let expected = Self.expectedStatus(items, now: clock.now())
+                    let reported = Self.reportedStatus(try await c.call("REPORT.STATUS").arrayValue ?? [])
+                    #expect(Self.same(expected, reported), "\(offset) s around \(instant): expected \(expected), reported \(reported)")
+                    overdue.append(reported.values.map(\.overdue).reduce(0, +))
+                }
+                #expect(overdue[1] > overdue[0], "the item became overdue at its due time: \(overdue)")
+            }
         }
     }
 
