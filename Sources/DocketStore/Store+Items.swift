@@ -195,21 +195,14 @@ extension Store {
     // MARK: internals
 
     func lockItem(_ connection: PostgresConnection, id: String) async throws -> ItemRow {
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(ItemRow.columns) FROM items WHERE id = $1 FOR UPDATE", binds: Self.binds(id)), logger: logger)
+        let rows = try await connection.query("SELECT \(unescaped: ItemRow.columns) FROM items WHERE id = \(id) FOR UPDATE", logger: logger)
         for try await row in rows { return try ItemRow(row) }
         throw StoreError.notFound("item \(id)")
     }
 
     func loadItem(_ connection: PostgresConnection, id: String) async throws -> ItemRow {
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT \(ItemRow.columns) FROM items WHERE id = $1", binds: Self.binds(id)), logger: logger)
-        for try await row in rows { return try ItemRow(row) }
+        for try await row in try await connection.execute(LoadItemStatement(id: id), logger: logger) { return row }
         throw StoreError.notFound("item \(id)")
-    }
-
-    static func binds(_ values: String...) -> PostgresBindings {
-        var b = PostgresBindings()
-        for v in values { b.append(v) }
-        return b
     }
 
     /// Writes the item row, its event, a revision's text, the timers and the idempotency key in
@@ -219,55 +212,21 @@ extension Store {
     func write(_ connection: PostgresConnection, next: ItemSnapshot, definition: WorkflowDefinition, chained: ChainedEvent,
                prev: [UInt8], hash: [UInt8], change: Change, key: String?, command: String,
                expectedVersion: Int? = nil) async throws -> Bool {
-        var revisionText: String?
-        var revisionNote: String?
-        var revisionSHA: String?
-        if case let .revision(_, text, note, sha) = change {
-            revisionText = text
-            revisionNote = note
-            revisionSHA = sha
-        }
+        var revision: (text: String, note: String?, sha256: String)?
+        if case let .revision(_, text, note, sha) = change { revision = (text, note, sha) }
         var replaceTimers = false
         var timers: [TimerDraft] = []
         if case let .transition(_, _, newTimers) = change {
             replaceTimers = true
             timers = newTimers
         }
-        let t = Self.timerColumns(timers)
-        let final = definition.state(next.state)?.final ?? false
-        let micros = chained.atMicros
-        let statement = try await connection.query("""
-            WITH upd AS (
-                UPDATE items SET state = \(next.state), final = \(final), version = \(next.version),
-                    state_since = docket_ts(\(next.stateSince.epochMicroseconds)), due_at = docket_ts(\(next.dueAt?.epochMicroseconds)),
-                    round = \(next.round), fields = \(JSON.encode(next.fields))::jsonb, revisions = \(next.revisions),
-                    votes = \(JSON.encodeArray(next.votes.map(VoteJSON.init)))::jsonb, assignees = \(next.assignees),
-                    endorsements = \(JSON.encodeArray(next.endorsements.map(EndorsementJSON.init)))::jsonb,
-                    milestones = \(JSON.encodeArray(next.milestones.map(MilestoneJSON.init)))::jsonb, last_hash = \(ByteBuffer(bytes: hash))
-                WHERE id = \(next.id) AND (\(expectedVersion)::int IS NULL OR version = \(expectedVersion)) RETURNING id),
-            ev AS (
-                INSERT INTO events (item_id, version, type, transition, from_state, to_state, actor, at, comment, data, prev_hash, hash)
-                SELECT id, \(chained.version), \(chained.type), \(chained.transition), \(chained.from), \(chained.to), \(chained.actor),
-                       docket_ts(\(micros)), \(chained.comment), \(JSON.encode(chained.data))::jsonb, \(ByteBuffer(bytes: prev)), \(ByteBuffer(bytes: hash))
-                FROM upd RETURNING id),
-            rev AS (
-                INSERT INTO revisions (item_id, number, body, note, sha256, author, created_at)
-                SELECT \(next.id), \(next.revisions), \(revisionText), \(revisionNote), \(revisionSHA), \(chained.actor), docket_ts(\(micros))
-                WHERE \(revisionText)::text IS NOT NULL AND EXISTS (SELECT 1 FROM upd)),
-            tdel AS (DELETE FROM timers WHERE item_id = \(next.id) AND \(replaceTimers) AND EXISTS (SELECT 1 FROM upd)),
-            tins AS (
-                INSERT INTO timers (item_id, round, kind, name, fire_at)
-                SELECT \(next.id), \(next.round), k, n, docket_ts(f)
-                FROM unnest(\(t.kinds)::text[], \(t.names)::text[], \(t.times)::int8[]) AS t(k, n, f)
-                WHERE EXISTS (SELECT 1 FROM upd)),
-            k AS (
-                INSERT INTO idempotency_keys (handle, key, item_id, command, event_id)
-                SELECT \(chained.actor), \(key), \(next.id), \(command), ev.id FROM ev WHERE \(key)::text IS NOT NULL)
-            SELECT id FROM ev
-            """, logger: logger)
+        let statement = WriteItemStatement(
+            next: next, final: definition.state(next.state)?.final ?? false, hash: hash, expectedVersion: expectedVersion,
+            chained: chained, prev: prev, revision: revision, replaceTimers: replaceTimers, timers: Self.timerColumns(timers),
+            key: key, command: command)
         do {
             var wrote = false
-            for try await _ in statement { wrote = true }
+            for try await _ in try await connection.execute(statement, logger: logger) { wrote = true }
             return wrote
         } catch where Self.isUniqueViolation(error, constraint: "idempotency_keys_pkey") {
             throw IdempotencyRace()
