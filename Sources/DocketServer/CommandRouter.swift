@@ -12,7 +12,6 @@ final class ServerStats: Sendable {
     struct State {
         var connectionsTotal = 0
         var connected = 0
-        var commands = 0
         var errors = 0
         var watchers = 0
         var rejectedConnections = 0
@@ -24,15 +23,22 @@ final class ServerStats: Sendable {
     var snapshot: State { state.withLockedValue { $0 } }
 }
 
-/// Everything commands reach: the store, the clock, the event hub.
-struct Services: Sendable {
-    var store: Store
-    var clock: any DocketClock
-    var hub: EventHub
-    var configuration: ServerConfiguration
-    var stats: ServerStats
-    var metrics: ServerMetrics
-    var directory: DirectoryEpoch
+/// Everything commands reach: the store, the clock, the event hub. A class, so handing the
+/// router to each command retains one reference rather than each of these.
+final class Services: Sendable {
+    let store: Store
+    let clock: any DocketClock
+    let hub: EventHub
+    let configuration: ServerConfiguration
+    let stats: ServerStats
+    let metrics: ServerMetrics
+    let directory: DirectoryEpoch
+
+    init(store: Store, clock: any DocketClock, hub: EventHub, configuration: ServerConfiguration, stats: ServerStats,
+         metrics: ServerMetrics, directory: DirectoryEpoch) {
+        (self.store, self.clock, self.hub, self.configuration) = (store, clock, hub, configuration)
+        (self.stats, self.metrics, self.directory) = (stats, metrics, directory)
+    }
 }
 
 /// Maps each command name to its handler and enforces authentication before it runs.
@@ -52,23 +58,25 @@ struct CommandRouter: Sendable {
         var name: String
         var rest: [String]
         var handler: Handler?
-
         /// The command's name for metrics labels (`ITEM.GET`, `COMMAND`), or `unknown`.
-        var metricName: String {
-            guard handler != nil else { return "unknown" }
-            return CommandRouter.table[name] != nil ? name : "COMMAND"
-        }
+        var metricName: String
     }
+
+    /// Commands whose first argument is part of the name.
+    static let twoWordCommands: Set<String> = ["CLIENT", "COMMAND", "CONFIG"]
 
     static func resolve(_ words: [String]) -> Request {
         var name = words.first?.uppercased() ?? ""
         var rest = Array(words.dropFirst())
-        if ["CLIENT", "COMMAND", "CONFIG"].contains(name), let sub = rest.first {
+        if name.utf8.first == UInt8(ascii: "C"), twoWordCommands.contains(name), let sub = rest.first {
             name += " " + sub.uppercased()
             rest.removeFirst()
         }
-        let handler = table[name] ?? (name.hasPrefix("COMMAND") ? table["COMMAND"] : nil)
-        return Request(words: words, name: name, rest: rest, handler: handler)
+        if let handler = table[name] {
+            return Request(words: words, name: name, rest: rest, handler: handler, metricName: name)
+        }
+        let handler = name.hasPrefix("COMMAND") ? table["COMMAND"] : nil
+        return Request(words: words, name: name, rest: rest, handler: handler, metricName: handler == nil ? "unknown" : "COMMAND")
     }
 
     static let whileWatchingRESP2: Set<String> = ["PING", "QUIT", "UNWATCH", "WATCH", "RESET"]

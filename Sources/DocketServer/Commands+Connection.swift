@@ -161,7 +161,7 @@ enum ServerInfo {
             ("Clients", [("connected_clients", String(stats.connected)), ("watchers", String(stats.watchers)),
                          ("maxclients", String(services.configuration.maxConnections))]),
             ("Store", [("database", "postgresql"), ("last_event_seq", String(services.hub.lastSeq))]),
-            ("Stats", [("total_connections_received", String(stats.connectionsTotal)), ("total_commands_processed", String(stats.commands)),
+            ("Stats", [("total_connections_received", String(stats.connectionsTotal)), ("total_commands_processed", String(services.metrics.commandsProcessed)),
                        ("total_error_replies", String(stats.errors)), ("rejected_connections", String(stats.rejectedConnections)),
                        ("auth_failures", String(counts.authFailures)), ("timers_fired", String(counts.timersFired)),
                        ("watch_events_pushed", String(counts.eventsPushed)), ("database_operations_in_flight", String(counts.databaseInFlight)),

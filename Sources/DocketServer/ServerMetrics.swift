@@ -15,18 +15,59 @@ public final class ServerMetrics: Sendable {
         var microseconds: Int64 = 0
     }
 
-    private struct Key: Hashable {
-        var command: String
-        var outcome: String
+    /// One command's collectors, made once: recording a command takes no registry lookup and
+    /// no shared lock (the counters and histogram have their own; INFO's figures have this
+    /// command's lock). Error outcomes get their counter on first use.
+    final class CommandMeter: Sendable {
+        let name: String
+        let ok: Counter
+        let duration: DurationHistogram
+        let stats = NIOLockedValueBox(CommandStats())
+        let failures = NIOLockedValueBox<[String: Counter]>([:])
+        let registry: PrometheusCollectorRegistry
+
+        init(_ name: String, registry: PrometheusCollectorRegistry) {
+            self.name = name
+            self.registry = registry
+            ok = Self.counter(name, outcome: "ok", registry)
+            duration = registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "docket", metricName: "command_duration", unitName: "seconds",
+                                                 helpText: "Time from reading a command to writing its reply."),
+                labels: [("command", name)], buckets: ServerMetrics.latencyBuckets)
+        }
+
+        static func counter(_ name: String, outcome: String, _ registry: PrometheusCollectorRegistry) -> Counter {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(namespace: "docket", metricName: "commands", unitName: "total",
+                                                 helpText: "Commands answered, by command and outcome (ok or the error class)."),
+                labels: [("command", name), ("outcome", outcome)])
+        }
+
+        func record(outcome: String, duration elapsed: Duration) {
+            let failed = outcome != "ok"
+            stats.withLockedValue { s in
+                s.calls += 1
+                if failed { s.failed += 1 }
+                s.microseconds += elapsed.microseconds
+            }
+            if failed {
+                failures.withLockedValue { f in
+                    if let counter = f[outcome] { return counter }
+                    let counter = Self.counter(name, outcome: outcome, registry)
+                    f[outcome] = counter
+                    return counter
+                }.increment()
+            } else {
+                ok.increment()
+            }
+            duration.record(elapsed)
+        }
     }
 
-    private struct Collectors {
-        var counters: [Key: Counter] = [:]
-        var histograms: [String: DurationHistogram] = [:]
-        var stats: [String: CommandStats] = [:]
-    }
-
-    private let collectors = NIOLockedValueBox(Collectors())
+    /// Meters of the known commands, made at start (so never locked to look up), and of any
+    /// other name on first use.
+    private let known: [String: CommandMeter]
+    private let others = NIOLockedValueBox<[String: CommandMeter]>([:])
     private let timersFiredCounter: Counter
     private let authFailuresCounter: Counter
     private let eventsPushedCounter: Counter
@@ -49,7 +90,14 @@ public final class ServerMetrics: Sendable {
         .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
     ]
 
-    public init() {
+    public convenience init() {
+        self.init(commands: Array(CommandRouter.table.keys) + ["COMMAND", "unknown"])
+    }
+
+    /// `commands`: the names whose meters are made up front (the router's table).
+    init(commands: [String]) {
+        let registry = self.registry
+        known = Dictionary(commands.map { ($0, CommandMeter($0, registry: registry)) }, uniquingKeysWith: { a, _ in a })
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "docket", metricName: metric, unitName: unit, helpText: help)
         }
@@ -63,34 +111,30 @@ public final class ServerMetrics: Sendable {
         poolSizeGauge = registry.makeGauge(descriptor: name("database_pool", "size", "Most PostgreSQL connections this instance opens."))
     }
 
-    /// One command answered: `outcome` is `ok` or the error class (`DENIED`, `UNAVAILABLE`, ...).
-    func recordCommand(_ command: String, outcome: String, duration: Duration) {
-        let key = Key(command: command, outcome: outcome)
-        let (counter, histogram) = collectors.withLockedValue { c -> (Counter, DurationHistogram) in
-            var stats = c.stats[command, default: CommandStats()]
-            stats.calls += 1
-            if outcome != "ok" { stats.failed += 1 }
-            stats.microseconds += duration.microseconds
-            c.stats[command] = stats
-            let counter = c.counters[key] ?? registry.makeCounter(
-                descriptor: MetricNameDescriptor(namespace: "docket", metricName: "commands", unitName: "total",
-                                                 helpText: "Commands answered, by command and outcome (ok or the error class)."),
-                labels: [("command", command), ("outcome", outcome)])
-            c.counters[key] = counter
-            let histogram = c.histograms[command] ?? registry.makeDurationHistogram(
-                descriptor: MetricNameDescriptor(namespace: "docket", metricName: "command_duration", unitName: "seconds",
-                                                 helpText: "Time from reading a command to writing its reply."),
-                labels: [("command", command)], buckets: Self.latencyBuckets)
-            c.histograms[command] = histogram
-            return (counter, histogram)
+    /// The meter for a command name (`ITEM.GET`, `COMMAND`, `unknown`).
+    func meter(_ command: String) -> CommandMeter {
+        if let meter = known[command] { return meter }
+        return others.withLockedValue { o in
+            if let meter = o[command] { return meter }
+            let meter = CommandMeter(command, registry: registry)
+            o[command] = meter
+            return meter
         }
-        counter.increment()
-        histogram.record(duration)
     }
 
-    var commandStats: [(String, CommandStats)] {
-        collectors.withLockedValue { $0.stats.sorted { $0.key < $1.key } }
+    /// One command answered: `outcome` is `ok` or the error class (`DENIED`, `UNAVAILABLE`, ...).
+    func recordCommand(_ command: String, outcome: String, duration: Duration) {
+        meter(command).record(outcome: outcome, duration: duration)
     }
+
+    /// Per command that has been called: calls, failures, time.
+    var commandStats: [(String, CommandStats)] {
+        let all = Array(known.values) + others.withLockedValue { Array($0.values) }
+        return all.map { ($0.name, $0.stats.withLockedValue { $0 }) }.filter { $0.1.calls > 0 }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Commands answered so far (INFO's `total_commands_processed`).
+    var commandsProcessed: Int { commandStats.reduce(0) { $0 + $1.1.calls } }
 
     public func timersFired(_ n: Int) {
         guard n > 0 else { return }

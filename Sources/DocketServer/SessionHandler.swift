@@ -179,7 +179,6 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func run(_ request: [ByteBuffer], context: ChannelHandlerContext) {
-        stats.update { $0.commands += 1 }
         requests += 1
         let started = ContinuousClock.now
         // ECHO answers its argument byte for byte, UTF-8 or not: `redis-cli --pipe` ends its
