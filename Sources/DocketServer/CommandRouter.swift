@@ -132,7 +132,7 @@ struct CommandRouter: Sendable {
                 checked.authEpoch = epoch
                 switch self.dispatch(handler, args, checked) {
                 case let .reply(value, updates): return (value, [refreshed] + updates)
-                case let .later(body):
+                case let .later(body), let .onLoop(_, body):
                     let (value, updates) = await body()
                     return (value, [refreshed] + updates)
                 case let .close(value): return (value, [refreshed, .closeAfterReply])

@@ -1,5 +1,6 @@
 import DocketCore
 import DocketWire
+import NIOCore
 
 /// What a command knows about the connection it came on.
 struct SessionInfo: Sendable {
@@ -51,4 +52,7 @@ enum Outcome: Sendable {
     case close(RESPValue)
     /// Needs the database: run off the event loop, answer when done.
     case later(@Sendable () async -> (RESPValue, [SessionUpdate]))
+    /// A read answered on the session's own event loop (`Store.itemOnLoop`); `start` gives nil,
+    /// or a future failing with `NeedsPooledRead`, when it cannot: then `fallback` runs as `later`.
+    case onLoop(start: @Sendable (any EventLoop) -> EventLoopFuture<RESPValue>?, fallback: @Sendable () async -> (RESPValue, [SessionUpdate]))
 }

@@ -214,15 +214,42 @@ final class SessionHandler: ChannelDuplexHandler {
             answer(value, context: context)
             closeNow(context: context)
         case let .later(body):
+            runLater(body, context: context)
+        case let .onLoop(start, fallback):
+            guard let future = start(context.eventLoop) else {
+                runLater(fallback, context: context)
+                return
+            }
             busy = true
             registry.setBusy(session.id, true)
-            let loop = context.eventLoop
-            let bound = NIOLoopBound(self, eventLoop: loop)
-            Task {
-                let (value, updates) = await body()
-                loop.execute {
-                    bound.value.finish(value, updates)
+            let metrics = router.services.metrics
+            metrics.databaseOperation(started: true)
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            future.whenComplete { result in
+                metrics.databaseOperation(started: false)
+                switch result {
+                case let .success(value):
+                    bound.value.finish(value, [])
+                case .failure(is NeedsPooledRead):
+                    guard let context = bound.value.context else { return }
+                    bound.value.runLater(fallback, context: context)
+                case let .failure(error):
+                    bound.value.finish(Reply.error(error), [])
                 }
+            }
+        }
+    }
+
+    /// Runs `body` in a task, off the event loop, and answers when it is done.
+    func runLater(_ body: @escaping @Sendable () async -> (RESPValue, [SessionUpdate]), context: ChannelHandlerContext) {
+        busy = true
+        registry.setBusy(session.id, true)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            let (value, updates) = await body()
+            loop.execute {
+                bound.value.finish(value, updates)
             }
         }
     }

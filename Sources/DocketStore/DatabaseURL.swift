@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
 /// Parses `postgres://user:password@host:port/database?sslmode=disable&host=/socket/dir`
@@ -62,6 +63,21 @@ public struct DatabaseURL: Sendable, Hashable, CustomStringConvertible {
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(5)
         return configuration
+    }
+}
+
+extension DatabaseURL {
+    /// The settings of one connection outside the pool (the event-loop readers).
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        if let socketDirectory {
+            return .init(unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        }
+        let tls: PostgresConnection.Configuration.TLS = switch sslMode {
+        case "disable": .disable
+        case "require", "verify-ca", "verify-full": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        default: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
     }
 }
 

@@ -18,10 +18,14 @@ public final class Store: Sendable {
     /// How long one store operation may wait for the database before it fails as unavailable.
     public let timeout: Duration
 
-    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10)) {
+    /// Event-loop-bound connections for ITEM.GET; nil to read through the pool only.
+    let loopReaders: LoopReaders?
+
+    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10), loopReads: PostgresConnection.Configuration? = nil) {
         self.client = client
         self.logger = logger
         self.timeout = timeout
+        loopReaders = loopReads.map { LoopReaders(configuration: $0, timeout: timeout, logger: logger) }
     }
 
     /// Runs `body` in a transaction on one connection, keeping the body's own errors as they are.

@@ -128,7 +128,7 @@ struct Serve: AsyncParsableCommand {
         await reportingErrors {
             let (url, embedded) = try await location.resolve(logger: logger)
             let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: location.maximumConnections), backgroundLogger: logger)
-            let store = Store(client: client, logger: logger, timeout: timeout)
+            let store = Store(client: client, logger: logger, timeout: timeout, loopReads: try url.connectionConfiguration())
             let docket = DocketService(store: store, configuration: chosen, workflows: workflowsDirectory, dataDirectory: dataDirectory,
                                        metricsAddress: metricsAddress, logger: logger)
             let group = ServiceGroup(configuration: .init(
