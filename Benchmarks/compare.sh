@@ -13,7 +13,10 @@
 #   5. prints every ratio against its target.
 #
 # Environment: ITEMS (10000), DURATION seconds per run (15), WARMUP (3), CLIENTS ("1 4 16"),
-# PGBENCH_MODE (extended: unnamed statements, parsed and planned each time, as the store sends them), PGBENCH_SCRIPT, PING_REQUESTS (500000), PIPELINE_REQUESTS (3000000),
+# PGBENCH_MODE (extended: unnamed statements, parsed and planned each time, the plain way to
+# send them; the store prepares its two statements once per connection, and one more pgbench
+# run at 16 clients with -M prepared is shown beside the ratios), PGBENCH_SCRIPT,
+# PING_REQUESTS (500000), PIPELINE_REQUESTS (3000000),
 # DATABASE_URL (use this PostgreSQL instead of the embedded one), SKIP_BUILD=1, KEEP=1 (reuse
 # the data directory and population of the previous run).
 set -euo pipefail
@@ -64,6 +67,10 @@ for c in $CLIENTS; do
         -f "$PGBENCH_SCRIPT" "$DB_URL" 2>&1 | tee "$OUT/pgbench-$c.txt"
     PG[$c]=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$OUT/pgbench-$c.txt" | head -1)
 done
+settle
+log "pgbench -M prepared -c 16 -j 2 -T $DURATION (for comparison: statements prepared, as the store does)"
+pgbench -n -M prepared -c 16 -j 2 -T "$DURATION" -D items="$ITEMS" -f "$PGBENCH_SCRIPT" "$DB_URL" 2>&1 | tee "$OUT/pgbench-prepared-16.txt"
+PGP16=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$OUT/pgbench-prepared-16.txt" | head -1)
 for c in $CLIENTS; do
     settle
     log "docket-bench fire --clients $c --duration $DURATION"
@@ -117,6 +124,9 @@ log "memory: the mixed load"
         v=$([ "$target" = "-" ] && echo "(no target)" || verdict "$r" ">=" "$target")
         printf '%-44s %12.1f %12.1f %8s %8s  %s\n' "fire/s vs pgbench same SQL, $c client(s)" "${DK[$c]}" "${PG[$c]}" "$r" "$target" "$v"
     done
+    if [ -n "${DK[16]:-}" ] && [ -n "$PGP16" ]; then
+        r=$(ratio "${DK[16]}" "$PGP16"); printf '%-44s %12.1f %12.1f %8s %8s  %s\n' "  (fire vs pgbench -M prepared, 16 clients)" "${DK[16]}" "$PGP16" "$r" "" ""
+    fi
     r=$(ratio "$D50" "$R50"); printf '%-44s %12.0f %12.0f %8s %8s  %s\n' "PING/s vs redis-server, 50 clients" "$D50" "$R50" "$r" 0.7 "$(verdict "$r" ">=" 0.7)"
     r=$(ratio "$D16" "$R16"); printf '%-44s %12.0f %12.0f %8s %8s  %s\n' "PING/s vs redis-server, 50 clients, -P 16" "$D16" "$R16" "$r" 0.5 "$(verdict "$r" ">=" 0.5)"
     r=$(ratio "$D50I" "$R50I"); printf '%-44s %12.0f %12.0f %8s %8s  %s\n' "  (inline PING, 50 clients)" "$D50I" "$R50I" "$r" "" ""
