@@ -20,7 +20,13 @@ public final class LoopReaders: Sendable {
     /// Reads answered on a loop's own connection (INFO's `loop_reads`).
     let reads = NIOLockedValueBox(0)
 
+    /// How the loops' connections show in `pg_stat_activity`.
+    public static let applicationName = "docket loop reader"
+
     public init(configuration: PostgresConnection.Configuration, timeout: Duration, logger: Logger) {
+        var configuration = configuration
+        configuration.options.additionalStartupParameters.append(("application_name", Self.applicationName))
+        configuration.options.connectTimeout = TimeAmount(min(timeout, .seconds(10)))
         self.configuration = configuration
         self.timeout = TimeAmount(timeout)
         self.logger = logger
@@ -81,8 +87,14 @@ final class LoopReader: @unchecked Sendable {
                 self.owner.reads.withLockedValue { $0 += 1 }
                 promise.succeed(answer.rows)
             case let .failure(error):
-                if connection.isClosed { self.drop(connection) }
-                promise.fail((error as? PSQLError).map(Store.translate) ?? StoreError.unavailable(String(describing: error)))
+                if connection.isClosed {
+                    // The connection went away under the query (the server closed it): the
+                    // pooled path answers this read, and the loop reconnects later.
+                    self.drop(connection)
+                    promise.fail(NeedsPooledRead())
+                } else {
+                    promise.fail((error as? PSQLError).map(Store.translate) ?? StoreError.unavailable(String(describing: error)))
+                }
             }
         }
         return promise.futureResult
@@ -120,8 +132,8 @@ final class LoopReader: @unchecked Sendable {
     }
 }
 
-/// The loop path could not answer by itself (a workflow definition not cached yet): take the
-/// pooled path.
+/// The loop path could not answer by itself (a workflow definition not cached yet, or its
+/// connection closed under the query): take the pooled path.
 public struct NeedsPooledRead: Error {}
 
 extension Store {

@@ -46,6 +46,11 @@ struct DatabaseOutageTests {
             }
             slowest = max(slowest, took)
         }
+        var reads = 0
+        func read(took: Duration) {
+            reads += 1
+            slowest = max(slowest, took)
+        }
         func failed(_ error: String, took: Duration) {
             slowest = max(slowest, took)
             if error.hasPrefix("UNAVAILABLE") { unavailable += 1 } else { otherErrors.append(error) }
@@ -168,12 +173,32 @@ struct DatabaseOutageTests {
         #expect(try await watcher.call("WATCH", "WORKFLOW", "crashloop").arrayValue?.first?.stringValue == "watch")
         let pushes = ProcessPushCollector(watcher)
 
-        // The load: keyed fires from three clients; each reply, error or not, must come in time.
+        // The load: keyed fires from three clients and ITEM.GET from a fourth (answered on its
+        // event loop's own connection); each reply, error or not, must come in time.
         let record = Record()
         let stop = ProcessFlag()
         let back = ProcessFlag()
         let load = Task {
             await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    guard let client = try? await server.admin(timeout: .seconds(30)) else { return }
+                    while await !stop.isSet {
+                        let started = ContinuousClock.now
+                        do {
+                            let item = try await client.call("ITEM.GET", itemIDs.randomElement()!)
+                            if item["id"]?.stringValue == nil { await record.failed("ITEM.GET answered \(item)", took: ContinuousClock.now - started) }
+                            await record.read(took: ContinuousClock.now - started)
+                        } catch let error as ServerError {
+                            await record.failed(error.line, took: ContinuousClock.now - started)
+                            try? await Task.sleep(for: .milliseconds(50))
+                        } catch {
+                            await record.failed("client: \(error)", took: ContinuousClock.now - started)
+                            break
+                        }
+                        try? await Task.sleep(for: .milliseconds(5))
+                    }
+                    await client.close()
+                }
                 for c in 0..<3 {
                     group.addTask {
                         guard let client = try? await server.admin(timeout: .seconds(30)) else { return }
@@ -297,7 +322,7 @@ struct DatabaseOutageTests {
         await watcher.close()
         await admin.close()
         let label = kind == .stopped ? "stopped" : "frozen"
-        print("outage (\(label), \(Self.outage), --db-timeout \(timeout)): fires ok \(ok) (\(okBefore) before, \(ok - okAtRecovery) after recovery), UNAVAILABLE \(unavailable), slowest reply \(slowest); recovered \(recovery) after PostgreSQL returned; retried \(unanswered.count) keys, \(committedDespiteError) had committed; events \(total), log gapless; watcher pushed \(pushed.count) (\(pushedLater) of \(later.count) fired after recovery), resumed with EVENTS.READ \(resumed.count), missing \(wanted.subtracting(seen).count)")
+        print("outage (\(label), \(Self.outage), --db-timeout \(timeout)): reads ok \(await record.reads), fires ok \(ok) (\(okBefore) before, \(ok - okAtRecovery) after recovery), UNAVAILABLE \(unavailable), slowest reply \(slowest); recovered \(recovery) after PostgreSQL returned; retried \(unanswered.count) keys, \(committedDespiteError) had committed; events \(total), log gapless; watcher pushed \(pushed.count) (\(pushedLater) of \(later.count) fired after recovery), resumed with EVENTS.READ \(resumed.count), missing \(wanted.subtracting(seen).count)")
         server.signal(SIGTERM)
         let status = try await server.waitForExit(timeout: .seconds(30))
         #expect(status == 0, "exit \(status.map(String.init) ?? "none")")

@@ -1,0 +1,78 @@
+import DocketClient
+import DocketStore
+import DocketTestSupport
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// ITEM.GET is answered over the session's event loop's own PostgreSQL connection when it has
+/// one (`LoopReaders`), and through the pool otherwise: the answer must be the same either way.
+@Suite("ITEM.GET on the event loop's own connection", .timeLimit(.minutes(5)))
+struct LoopReadTests {
+    static func loopReads(_ admin: DocketClient) async throws -> Int {
+        let info = try await admin.call("INFO", "stats").stringValue ?? ""
+        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("loop_reads:") }
+        return line.flatMap { Int($0.dropFirst("loop_reads:".count)) } ?? -1
+    }
+
+    /// Closes the loop readers' connections from the server side, as a restart or an
+    /// administrator's pg_terminate_backend would.
+    static func terminateLoopConnections(_ url: DatabaseURL) async throws -> Int {
+        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 1, logger: TestDatabase.logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query(
+            "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = \(LoopReaders.applicationName)",
+            logger: TestDatabase.logger)
+        for try await n in rows.decode(Int.self) { return n }
+        return 0
+    }
+
+    @Test("ITEM.GET goes over the loop's connection, keeps hiding drafts there, and still answers when that connection is killed")
+    func loopReadsAndFallback() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            try await server.withClient(user: "ana") { c in
+                try await c.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
+            }
+            try await server.withClient { admin in
+                try await server.withClient(user: "ana") { ana in
+                    try await server.withClient(user: "omar") { omar in
+                        // The first reads open the loop's connection in the background.
+                        var reads = 0
+                        for _ in 0..<200 where reads == 0 {
+                            #expect(try await ana.call("ITEM.GET", "PP-1")["title"]?.stringValue == "Urban heat islands")
+                            reads = try await Self.loopReads(admin)
+                            if reads == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                        }
+                        #expect(reads > 0, "no ITEM.GET was answered on an event loop's own connection")
+
+                        // The loop path checks visibility like the pooled one, and unknown ids
+                        // are NOTFOUND there too.
+                        for (client, id) in [(omar, "PP-1"), (ana, "PP-404")] {
+                            do {
+                                _ = try await client.call("ITEM.GET", id)
+                                Issue.record("ITEM.GET \(id) answered")
+                            } catch let error as ServerError {
+                                #expect(error.code == "NOTFOUND", "\(error)")
+                            }
+                        }
+
+                        let killed = try await Self.terminateLoopConnections(server.url)
+                        #expect(killed >= 1, "the loop connections show in pg_stat_activity under their name")
+                        // Every read still answers (through the pool until the loop reconnects),
+                        // and the loop path comes back.
+                        let before = try await Self.loopReads(admin)
+                        var after = before
+                        for _ in 0..<300 where after == before {
+                            #expect(try await ana.call("ITEM.GET", "PP-1")["title"]?.stringValue == "Urban heat islands")
+                            after = try await Self.loopReads(admin)
+                            if after == before { try await Task.sleep(for: .milliseconds(20)) }
+                        }
+                        #expect(after > before, "the loop reconnected within 6 s")
+                    }
+                }
+            }
+        }
+    }
+}
