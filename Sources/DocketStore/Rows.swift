@@ -72,6 +72,103 @@ enum JSON {
         values.isEmpty ? "[]" : encode(values)
     }
 
+    /// A flat object of strings (fields, event data), keys sorted, written by hand: every
+    /// command writes two of them, and JSONEncoder was a visible part of a transition's cost.
+    static func encode(_ object: [String: String]) -> String {
+        if object.isEmpty { return "{}" }
+        var out = "{"
+        for (i, key) in object.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            appendString(key, to: &out)
+            out += ":"
+            appendString(object[key]!, to: &out)
+        }
+        return out + "}"
+    }
+
+    static func appendString(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    /// PostgreSQL's text form of a flat jsonb object of strings (`{"a": "b", ...}`), read by
+    /// hand; nil for anything else (a number, a nested value), which callers then give to
+    /// JSONDecoder.
+    static func decodeObject(_ text: String) -> [String: String]? {
+        var bytes = Array(text.utf8)[...]
+        func skipSpace() { while let b = bytes.first, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { bytes.removeFirst() } }
+        func expect(_ b: UInt8) -> Bool {
+            skipSpace()
+            guard bytes.first == b else { return false }
+            bytes.removeFirst()
+            return true
+        }
+        func hex4() -> UInt32? {
+            guard bytes.count >= 4 else { return nil }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let b = bytes.removeFirst()
+                guard let d = (b >= 0x30 && b <= 0x39 ? b - 0x30 : b >= 0x61 && b <= 0x66 ? b - 0x57 : b >= 0x41 && b <= 0x46 ? b - 0x37 : nil) else { return nil }
+                v = v << 4 | UInt32(d)
+            }
+            return v
+        }
+        func string() -> String? {
+            guard expect(0x22) else { return nil }
+            var utf8: [UInt8] = []
+            while let b = bytes.popFirst() {
+                switch b {
+                case 0x22: return String(decoding: utf8, as: UTF8.self)
+                case 0x5C:
+                    guard let e = bytes.popFirst() else { return nil }
+                    switch e {
+                    case 0x22, 0x5C, 0x2F: utf8.append(e)
+                    case 0x62: utf8.append(0x08)
+                    case 0x66: utf8.append(0x0C)
+                    case 0x6E: utf8.append(0x0A)
+                    case 0x72: utf8.append(0x0D)
+                    case 0x74: utf8.append(0x09)
+                    case 0x75:
+                        guard var v = hex4() else { return nil }
+                        if (0xD800..<0xDC00).contains(v) {
+                            guard bytes.popFirst() == 0x5C, bytes.popFirst() == 0x75, let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                            v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let scalar = Unicode.Scalar(v) else { return nil }
+                        utf8.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    default: return nil
+                    }
+                case ..<0x20: return nil
+                default: utf8.append(b)
+                }
+            }
+            return nil
+        }
+        guard expect(0x7B) else { return nil }
+        var out: [String: String] = [:]
+        if expect(0x7D) { skipSpace(); return bytes.isEmpty ? out : nil }
+        repeat {
+            guard let key = string(), expect(0x3A), let value = string() else { return nil }
+            out[key] = value
+        } while expect(0x2C)
+        guard expect(0x7D) else { return nil }
+        skipSpace()
+        return bytes.isEmpty ? out : nil
+    }
+
     /// One decoder for every row (decoding does not change it).
     nonisolated(unsafe) static let decoder = JSONDecoder()
 
@@ -126,7 +223,7 @@ struct ItemRow: Sendable {
         let r = row.makeRandomAccess()
         func col<T: PostgresDecodable>(_ i: Int, _ t: T.Type = T.self) throws -> T { try r[offset + i].decode(T.self, context: .default) }
         let fieldsText = try col(13, String.self)
-        let fields = fieldsText == "{}" ? [:] : JSON.decode([String: String].self, fieldsText) ?? [:]
+        let fields = fieldsText == "{}" ? [:] : JSON.decodeObject(fieldsText) ?? JSON.decode([String: String].self, fieldsText) ?? [:]
         let votes = JSON.decodeArray([VoteJSON].self, try col(15, String.self)).compactMap(\.vote)
         let endorsements = JSON.decodeArray([EndorsementJSON].self, try col(17, String.self)).map(\.endorsement)
         let milestones = JSON.decodeArray([MilestoneJSON].self, try col(18, String.self)).map(\.milestone)

@@ -11,7 +11,7 @@ extension Store {
     @discardableResult
     public func foldBoard() async throws -> Int {
         try await read { c in
-            for try await n in try await c.query("SELECT docket_board_fold()", logger: self.logger).decode(Int64.self) { return Int(n) }
+            for try await n in try await c.query("SELECT docket_board_fold()", logger: self.queryLogger).decode(Int64.self) { return Int(n) }
             return 0
         }
     }
@@ -55,7 +55,7 @@ extension Store {
                       SELECT workflow, workflow_version, state, theme, group_slug, due_day, delta FROM board_changes) b
                 WHERE (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
                 GROUP BY 1, 2, 3, 4, 5 HAVING sum(items) <> 0
-                """, logger: self.logger).decode((String, Int, String, String, String, Int, Int, Int).self) {
+                """, logger: self.queryLogger).decode((String, Int, String, String, String, Int, Int, Int).self) {
                 let key = BoardKey(w, v, s, t, g)
                 cells[key] = n
                 overdue[key] = late
@@ -69,7 +69,7 @@ extension Store {
                     WHERE NOT final AND due_at >= docket_ts(\(today * 86_400_000_000)) AND due_at < docket_ts(\(at))
                       AND (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
                     GROUP BY 1, 2, 3, 4, 5
-                    """, logger: self.logger).decode((String, Int, String, String, String, Int).self) {
+                    """, logger: self.queryLogger).decode((String, Int, String, String, String, Int).self) {
                     overdue[BoardKey(w, v, s, t, g), default: 0] += n
                 }
             }
@@ -108,7 +108,7 @@ extension Store {
                     WHERE (author = \(handle) OR \(handle) = ANY (assignees)) AND state = ANY (\(states))
                       AND (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
                     GROUP BY 1, 2, 3, 4, 5, 6, 7
-                    """, logger: self.logger).decode((String, Int, String, String, String, Bool, Bool, Int, Int).self) {
+                    """, logger: self.queryLogger).decode((String, Int, String, String, String, Bool, Bool, Int, Int).self) {
                     out.append((BoardKey(w, v, s, t, g), authored, assigned, n, late))
                 }
                 return out
@@ -138,7 +138,7 @@ extension Store {
         if let target {
             let versions: [(String, Int)] = try await read { c in
                 var out: [(String, Int)] = []
-                for try await row in try await c.query("SELECT name, version FROM workflows", logger: self.logger).decode((String, Int).self) { out.append(row) }
+                for try await row in try await c.query("SELECT name, version FROM workflows", logger: self.queryLogger).decode((String, Int).self) { out.append(row) }
                 return out
             }
             var definitions: [WorkflowDefinition] = []
@@ -154,7 +154,7 @@ extension Store {
             let query = Self.waitingQuery(after: cursor, narrowing, batch: batch)
             let rows: [(Int64, ItemRow)] = try await read { c in
                 var rows: [(Int64, ItemRow)] = []
-                for try await row in try await c.query(query, logger: self.logger) {
+                for try await row in try await c.query(query, logger: self.queryLogger) {
                     rows.append((try row.makeRandomAccess()[0].decode(Int64.self, context: .default), try ItemRow(row, offset: 1)))
                 }
                 return rows

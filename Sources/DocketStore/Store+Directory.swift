@@ -33,14 +33,14 @@ extension Store {
         try await transaction { c in
             try await c.query("""
                 INSERT INTO members (slug, name, kind, country, section) VALUES (\(m.slug), \(m.name), \(m.kind), \(m.country), \(m.section))
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
         }
     }
 
     public func members() async throws -> [MemberRecord] {
         try await read { c in
             var out: [MemberRecord] = []
-            let rows = try await c.query("SELECT slug, name, kind, country, section FROM members ORDER BY slug", logger: self.logger)
+            let rows = try await c.query("SELECT slug, name, kind, country, section FROM members ORDER BY slug", logger: self.queryLogger)
             for try await (slug, name, kind, country, section) in rows.decode((String, String, String, String?, String?).self) {
                 out.append(MemberRecord(slug: slug, name: name, kind: kind, country: country, section: section))
             }
@@ -55,7 +55,7 @@ extension Store {
         }
         try await transaction { c in
             if let member { try await self.requireMember(c, member) }
-            try await c.query("INSERT INTO users (handle, name, member, roles) VALUES (\(handle), \(name), \(member), \(global))", logger: self.logger)
+            try await c.query("INSERT INTO users (handle, name, member, roles) VALUES (\(handle), \(name), \(member), \(global))", logger: self.queryLogger)
         }
     }
 
@@ -66,7 +66,7 @@ extension Store {
                 SELECT u.handle, u.name, u.member, u.roles,
                        coalesce((SELECT array_agg(g.group_slug || ':' || g.role ORDER BY g.group_slug, g.role) FROM group_roles g WHERE g.handle = u.handle), '{}')
                 FROM users u ORDER BY u.handle
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             for try await (handle, name, member, roles, groupRoles) in rows.decode((String, String, String?, [String], [String]).self) {
                 out.append(UserRecord(handle: handle, name: name, member: member, roles: roles, groupRoles: groupRoles))
             }
@@ -75,29 +75,29 @@ extension Store {
     }
 
     public func addTheme(slug: String, name: String) async throws {
-        try await transaction { c in try await c.query("INSERT INTO themes (slug, name) VALUES (\(slug), \(name))", logger: self.logger) }
+        try await transaction { c in try await c.query("INSERT INTO themes (slug, name) VALUES (\(slug), \(name))", logger: self.queryLogger) }
     }
 
     public func themes() async throws -> [(slug: String, name: String)] {
         try await read { c in
             var out: [(String, String)] = []
-            for try await row in try await c.query("SELECT slug, name FROM themes ORDER BY slug", logger: self.logger).decode((String, String).self) { out.append(row) }
+            for try await row in try await c.query("SELECT slug, name FROM themes ORDER BY slug", logger: self.queryLogger).decode((String, String).self) { out.append(row) }
             return out
         }
     }
 
     public func addGroup(slug: String, name: String, themes: [String] = []) async throws {
         try await transaction { c in
-            let rows = try await c.query("SELECT t FROM unnest(\(themes)::text[]) t WHERE NOT EXISTS (SELECT 1 FROM themes WHERE slug = t)", logger: self.logger)
+            let rows = try await c.query("SELECT t FROM unnest(\(themes)::text[]) t WHERE NOT EXISTS (SELECT 1 FROM themes WHERE slug = t)", logger: self.queryLogger)
             for try await missing in rows.decode(String.self) { throw StoreError.notFound("theme \(missing)") }
-            try await c.query("INSERT INTO groups (slug, name, themes) VALUES (\(slug), \(name), \(themes))", logger: self.logger)
+            try await c.query("INSERT INTO groups (slug, name, themes) VALUES (\(slug), \(name), \(themes))", logger: self.queryLogger)
         }
     }
 
     public func groups() async throws -> [GroupRecord] {
         try await read { c in
             var out: [GroupRecord] = []
-            for try await (slug, name, themes) in try await c.query("SELECT slug, name, themes FROM groups ORDER BY slug", logger: self.logger).decode((String, String, [String]).self) {
+            for try await (slug, name, themes) in try await c.query("SELECT slug, name, themes FROM groups ORDER BY slug", logger: self.queryLogger).decode((String, String, [String]).self) {
                 out.append(GroupRecord(slug: slug, name: name, themes: themes))
             }
             return out
@@ -118,7 +118,7 @@ extension Store {
     public static let directoryChannel = "docket_directory"
 
     func notifyDirectoryChange(_ c: PostgresConnection, _ handle: String) async throws {
-        try await c.query("SELECT pg_notify(\(Self.directoryChannel), \(handle))", logger: logger)
+        try await c.query("SELECT pg_notify(\(Self.directoryChannel), \(handle))", logger: queryLogger)
     }
 
     func changeRole(_ handle: String, role: Role, group: String?, grant: Bool) async throws {
@@ -129,14 +129,14 @@ extension Store {
                 guard Role.groupRoles.contains(role) else {
                     throw StoreError.invalid("\(role.rawValue) is not a working-group role (chair, drafter, reviewer)")
                 }
-                let exists = try await c.query("SELECT 1 FROM groups WHERE slug = \(group)", logger: self.logger)
+                let exists = try await c.query("SELECT 1 FROM groups WHERE slug = \(group)", logger: self.queryLogger)
                 var found = false
                 for try await _ in exists { found = true }
                 if !found { throw StoreError.notFound("group \(group)") }
                 if grant {
-                    try await c.query("INSERT INTO group_roles (handle, group_slug, role) VALUES (\(handle), \(group), \(role.rawValue)) ON CONFLICT DO NOTHING", logger: self.logger)
+                    try await c.query("INSERT INTO group_roles (handle, group_slug, role) VALUES (\(handle), \(group), \(role.rawValue)) ON CONFLICT DO NOTHING", logger: self.queryLogger)
                 } else {
-                    try await c.query("DELETE FROM group_roles WHERE handle = \(handle) AND group_slug = \(group) AND role = \(role.rawValue)", logger: self.logger)
+                    try await c.query("DELETE FROM group_roles WHERE handle = \(handle) AND group_slug = \(group) AND role = \(role.rawValue)", logger: self.queryLogger)
                 }
             } else {
                 guard Role.globalRoles.contains(role) else {
@@ -145,7 +145,7 @@ extension Store {
                 let sql: PostgresQuery = grant
                     ? "UPDATE users SET roles = array(SELECT DISTINCT unnest(roles || \(role.rawValue)::text) ORDER BY 1) WHERE handle = \(handle)"
                     : "UPDATE users SET roles = array_remove(roles, \(role.rawValue)::text) WHERE handle = \(handle)"
-                try await c.query(sql, logger: self.logger)
+                try await c.query(sql, logger: self.queryLogger)
             }
         }
     }
@@ -160,7 +160,7 @@ extension Store {
             SELECT u.member, u.roles,
                    coalesce((SELECT array_agg(g.group_slug || ':' || g.role) FROM group_roles g WHERE g.handle = u.handle), '{}')
             FROM users u WHERE u.handle = \(handle)
-            """, logger: logger)
+            """, logger: queryLogger)
         for try await (member, roles, pairs) in rows.decode((String?, [String], [String]).self) {
             var groupRoles: [String: Set<Role>] = [:]
             for pair in pairs {
@@ -180,7 +180,7 @@ extension Store {
         let token = "dkt_" + bytes.map { String(format: "%02x", $0) }.joined()
         try await transaction { c in
             try await self.requireUsers(c, [handle])
-            try await c.query("INSERT INTO tokens (handle, hash) VALUES (\(handle), \(ByteBuffer(bytes: Self.tokenHash(token))))", logger: self.logger)
+            try await c.query("INSERT INTO tokens (handle, hash) VALUES (\(handle), \(ByteBuffer(bytes: Self.tokenHash(token))))", logger: self.queryLogger)
         }
         return token
     }
@@ -190,7 +190,7 @@ extension Store {
         try await transaction { c in
             try await self.requireUsers(c, [handle])
             try await self.notifyDirectoryChange(c, handle)
-            let rows = try await c.query("UPDATE tokens SET revoked_at = now() WHERE handle = \(handle) AND revoked_at IS NULL RETURNING id", logger: self.logger)
+            let rows = try await c.query("UPDATE tokens SET revoked_at = now() WHERE handle = \(handle) AND revoked_at IS NULL RETURNING id", logger: self.queryLogger)
             var n = 0
             for try await _ in rows { n += 1 }
             return n
@@ -201,7 +201,7 @@ extension Store {
     public func authenticate(handle: String, token: String) async throws -> Actor? {
         let presented = Self.tokenHash(token)
         return try await read { c in
-            let rows = try await c.query("SELECT hash FROM tokens WHERE handle = \(handle) AND revoked_at IS NULL", logger: self.logger)
+            let rows = try await c.query("SELECT hash FROM tokens WHERE handle = \(handle) AND revoked_at IS NULL", logger: self.queryLogger)
             var match = false
             for try await stored in rows.decode(ByteBuffer.self) {
                 match = Self.constantTimeEqual(Array(stored.readableBytesView), presented) || match
@@ -228,7 +228,7 @@ extension Store {
     /// when it created one.
     public func bootstrapAdmin() async throws -> String? {
         let exists: Bool = try await read { c in
-            for try await _ in try await c.query("SELECT 1 FROM users WHERE 'admin' = ANY (roles) LIMIT 1", logger: self.logger) { return true }
+            for try await _ in try await c.query("SELECT 1 FROM users WHERE 'admin' = ANY (roles) LIMIT 1", logger: self.queryLogger) { return true }
             return false
         }
         if exists { return nil }

@@ -11,7 +11,7 @@ extension Store {
                 SELECT \(unescaped: EventRecord.columns)
                 FROM events e LEFT JOIN event_log l ON l.event_id = e.id
                 WHERE e.item_id = \(id) ORDER BY e.version
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             var out: [EventRecord] = []
             for try await row in rows { out.append(try EventRecord.decode(row).0) }
             return out
@@ -26,7 +26,7 @@ extension Store {
     public func sequenceEvents(limit: Int = 10_000) async throws -> Int {
         try await transaction { connection in
             let cursor = try await connection.query(
-                "SELECT last_xid::text, last_id, last_seq FROM event_sequencer WHERE id = 1 FOR UPDATE SKIP LOCKED", logger: self.logger)
+                "SELECT last_xid::text, last_id, last_seq FROM event_sequencer WHERE id = 1 FOR UPDATE SKIP LOCKED", logger: self.queryLogger)
             var position: (String, Int64, Int64)?
             for try await row in cursor.decode((String, Int64, Int64).self) { position = row }
             guard let (lastXid, lastId, lastSeq) = position else { return 0 }
@@ -43,15 +43,15 @@ extension Store {
                 SELECT count(*)::int8, max(n)::int8,
                        (SELECT xid::text FROM batch ORDER BY n DESC LIMIT 1), (SELECT id FROM batch ORDER BY n DESC LIMIT 1)
                 FROM batch
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             var count: Int64 = 0
             for try await (n, _, xid, id) in rows.decode((Int64, Int64?, String?, Int64?).self) {
                 count = n
                 if n > 0, let xid, let id {
                     try await connection.query("""
                         UPDATE event_sequencer SET last_xid = \(xid)::xid8, last_id = \(id), last_seq = \(lastSeq + n) WHERE id = 1
-                        """, logger: self.logger)
-                    try await connection.query("SELECT pg_notify('docket_events', \(String(lastSeq + n)))", logger: self.logger)
+                        """, logger: self.queryLogger)
+                    try await connection.query("SELECT pg_notify('docket_events', \(String(lastSeq + n)))", logger: self.queryLogger)
                 }
             }
             return Int(count)
@@ -65,7 +65,7 @@ extension Store {
                 SELECT \(unescaped: EventRecord.columns)
                 FROM event_log l JOIN events e ON e.id = l.event_id
                 WHERE l.seq > \(seq) ORDER BY l.seq LIMIT \(count)
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             var out: [EventRecord] = []
             for try await row in rows { out.append(try EventRecord.decode(row).0) }
             return out
@@ -89,7 +89,7 @@ extension Store {
             var chain: [(event: ChainedEvent, prevHash: [UInt8], hash: [UInt8])] = []
             var heads: [String: [UInt8]] = [:]
             var seen: Set<String> = []
-            let headRows = try await connection.query("SELECT id, last_hash FROM items WHERE \(id)::text IS NULL OR id = \(id)", logger: self.logger)
+            let headRows = try await connection.query("SELECT id, last_hash FROM items WHERE \(id)::text IS NULL OR id = \(id)", logger: self.queryLogger)
             for try await (item, head) in headRows.decode((String, ByteBuffer).self) { heads[item] = Array(head.readableBytesView) }
             if let id, heads[id] == nil { throw StoreError.notFound("item \(id)") }
 
@@ -109,7 +109,7 @@ extension Store {
                 FROM events e LEFT JOIN event_log l ON l.event_id = e.id
                 WHERE \(id)::text IS NULL OR e.item_id = \(id)
                 ORDER BY e.item_id, e.version
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             for try await row in rows {
                 let (_, chained, prev, hash) = try EventRecord.decode(row)
                 if chained.item != current {

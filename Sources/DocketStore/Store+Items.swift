@@ -30,7 +30,7 @@ extension Store {
             let checks = try await connection.query("""
                 SELECT (\(new.theme)::text IS NULL OR EXISTS (SELECT 1 FROM themes WHERE slug = \(new.theme))),
                        (\(new.group)::text IS NULL OR EXISTS (SELECT 1 FROM groups WHERE slug = \(new.group)))
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             for try await (themeOK, groupOK) in checks.decode((Bool, Bool).self) {
                 if !themeOK { throw StoreError.notFound("theme \(new.theme ?? "")") }
                 if !groupOK { throw StoreError.notFound("group \(new.group ?? "")") }
@@ -44,7 +44,7 @@ extension Store {
             let counter = try await connection.query("""
                 INSERT INTO item_counters (prefix, last) VALUES (\(definition.prefix), 1)
                 ON CONFLICT (prefix) DO UPDATE SET last = item_counters.last + 1 RETURNING last
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             for try await n in counter.decode(Int64.self) { number = n }
             let id = "\(definition.prefix)-\(number)"
             let chained = ChainedEvent(item: id, version: 1, draft: draft)
@@ -75,7 +75,7 @@ extension Store {
                     INSERT INTO idempotency_keys (handle, key, item_id, command, event_id)
                     SELECT \(actor.handle), \(key), \(id), \(command), ev.id FROM ev WHERE \(key)::text IS NOT NULL)
                 SELECT id FROM ev
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             do {
                 for try await _ in statement {}
             } catch where Self.isUniqueViolation(error, constraint: "idempotency_keys_pkey") {
@@ -195,13 +195,13 @@ extension Store {
     // MARK: internals
 
     func lockItem(_ connection: PostgresConnection, id: String) async throws -> ItemRow {
-        let rows = try await connection.query("SELECT \(unescaped: ItemRow.columns) FROM items WHERE id = \(id) FOR UPDATE", logger: logger)
+        let rows = try await connection.query("SELECT \(unescaped: ItemRow.columns) FROM items WHERE id = \(id) FOR UPDATE", logger: queryLogger)
         for try await row in rows { return try ItemRow(row) }
         throw StoreError.notFound("item \(id)")
     }
 
     func loadItem(_ connection: PostgresConnection, id: String) async throws -> ItemRow {
-        for try await row in try await connection.execute(LoadItemStatement(id: id), logger: logger) { return row }
+        for try await row in try await connection.execute(LoadItemStatement(id: id), logger: queryLogger) { return row }
         throw StoreError.notFound("item \(id)")
     }
 
@@ -226,7 +226,7 @@ extension Store {
             key: key, command: command)
         do {
             var wrote = false
-            for try await _ in try await connection.execute(statement, logger: logger) { wrote = true }
+            for try await _ in try await connection.execute(statement, logger: queryLogger) { wrote = true }
             return wrote
         } catch where Self.isUniqueViolation(error, constraint: "idempotency_keys_pkey") {
             throw IdempotencyRace()
@@ -255,7 +255,7 @@ extension Store {
             SELECT k.command, \(unescaped: EventRecord.columns)
             FROM idempotency_keys k JOIN events e ON e.id = k.event_id LEFT JOIN event_log l ON l.event_id = e.id
             WHERE k.handle = \(handle) AND k.key = \(key)
-            """, logger: logger)
+            """, logger: queryLogger)
         for try await row in rows {
             let earlierCommand = try row.makeRandomAccess()[0].decode(String.self, context: .default)
             guard earlierCommand == command else {
@@ -269,12 +269,12 @@ extension Store {
     }
 
     func requireUsers(_ connection: PostgresConnection, _ users: [String]) async throws {
-        let rows = try await connection.query("SELECT u FROM unnest(\(users)::text[]) u WHERE NOT EXISTS (SELECT 1 FROM users WHERE handle = u)", logger: logger)
+        let rows = try await connection.query("SELECT u FROM unnest(\(users)::text[]) u WHERE NOT EXISTS (SELECT 1 FROM users WHERE handle = u)", logger: queryLogger)
         for try await missing in rows.decode(String.self) { throw StoreError.notFound("user \(missing)") }
     }
 
     func requireMember(_ connection: PostgresConnection, _ member: String) async throws {
-        let rows = try await connection.query("SELECT 1 FROM members WHERE slug = \(member)", logger: logger)
+        let rows = try await connection.query("SELECT 1 FROM members WHERE slug = \(member)", logger: queryLogger)
         for try await _ in rows { return }
         throw StoreError.notFound("member \(member)")
     }

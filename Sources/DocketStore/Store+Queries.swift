@@ -23,7 +23,7 @@ extension Store {
         var cursor: Int64 = 0
         if let after = filter.after {
             cursor = try await read { c in
-                for try await n in try await c.query("SELECT n FROM items WHERE id = \(after)", logger: self.logger).decode(Int64.self) { return n }
+                for try await n in try await c.query("SELECT n FROM items WHERE id = \(after)", logger: self.queryLogger).decode(Int64.self) { return n }
                 throw StoreError.notFound("item \(after)")
             }
         }
@@ -43,7 +43,7 @@ extension Store {
                       AND (NOT \(filter.overdue) OR (NOT final AND due_at < docket_ts(\(now.epochMicroseconds))))
                       AND (\(filter.waiting)::text IS NULL OR NOT final)
                     ORDER BY n LIMIT \(batch)
-                    """, logger: self.logger)
+                    """, logger: self.queryLogger)
                 var rows: [(Int64, ItemRow)] = []
                 for try await row in result {
                     rows.append((try row.makeRandomAccess()[0].decode(Int64.self, context: .default), try ItemRow(row, offset: 1)))
@@ -78,7 +78,7 @@ extension Store {
         guard item.revisions > 0 else { throw StoreError.notFound("revision of \(id) (it has none yet)") }
         let wanted = number ?? item.revisions
         return try await read { c in
-            for try await text in try await c.query("SELECT body FROM revisions WHERE item_id = \(id) AND number = \(wanted)", logger: self.logger).decode(String.self) {
+            for try await text in try await c.query("SELECT body FROM revisions WHERE item_id = \(id) AND number = \(wanted)", logger: self.queryLogger).decode(String.self) {
                 return (wanted, text)
             }
             throw StoreError.notFound("revision \(wanted) of \(id)")
@@ -107,7 +107,7 @@ extension Store {
                     ORDER BY e.version DESC LIMIT 1) s ON true
                 WHERE i.created_at <= docket_ts(\(at))
                   AND (\(workflow)::text IS NULL OR i.workflow = \(workflow)) AND (\(theme)::text IS NULL OR i.theme = \(theme))
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             var out: [(ItemSnapshot, Bool)] = []
             for try await row in result { let r = try ItemRow(row); out.append((r.snapshot, r.final)) }
             return out
@@ -152,7 +152,7 @@ extension Store {
                 FROM stays
                 WHERE \(since?.epochMicroseconds)::int8 IS NULL OR at >= docket_ts(\(since?.epochMicroseconds))
                 GROUP BY workflow, state ORDER BY workflow, state
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             var out: [CycleRow] = []
             for try await (w, s, n, median, p90) in rows.decode((String, String, Int, Double?, Double?).self) {
                 out.append(CycleRow(workflow: w, state: s, entered: n, medianSeconds: median, p90Seconds: p90))
@@ -168,7 +168,7 @@ extension Store {
         guard !ids.isEmpty else { return [:] }
         return try await read { c in
             var out: [String: ItemSnapshot] = [:]
-            for try await row in try await c.query("SELECT \(unescaped: ItemRow.columns) FROM items WHERE id = ANY(\(ids))", logger: self.logger) {
+            for try await row in try await c.query("SELECT \(unescaped: ItemRow.columns) FROM items WHERE id = ANY(\(ids))", logger: self.queryLogger) {
                 let r = try ItemRow(row)
                 out[r.snapshot.id] = r.snapshot
             }
@@ -179,7 +179,7 @@ extension Store {
     /// The highest sequence number handed out so far.
     public func lastSequence() async throws -> Int64 {
         try await read { c in
-            for try await n in try await c.query("SELECT last_seq FROM event_sequencer WHERE id = 1", logger: self.logger).decode(Int64.self) { return n }
+            for try await n in try await c.query("SELECT last_seq FROM event_sequencer WHERE id = 1", logger: self.queryLogger).decode(Int64.self) { return n }
             return 0
         }
     }

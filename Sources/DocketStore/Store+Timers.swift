@@ -22,11 +22,11 @@ extension Store {
                 SELECT id, item_id, round, kind, name FROM timers
                 WHERE fire_at <= docket_ts(\(now.epochMicroseconds))
                 ORDER BY fire_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             var timer: (Int64, String, Int, String, String)?
             for try await row in claimed.decode((Int64, String, Int, String, String).self) { timer = row }
             guard let (timerID, itemID, round, kind, name) = timer else { return nil }
-            try await connection.query("DELETE FROM timers WHERE id = \(timerID)", logger: self.logger)
+            try await connection.query("DELETE FROM timers WHERE id = \(timerID)", logger: self.queryLogger)
             let row = try await self.lockItem(connection, id: itemID)
             var fired = FiredTimer(item: itemID, kind: kind, name: name, event: nil, problem: nil)
             guard row.snapshot.round == round else {
@@ -57,7 +57,7 @@ extension Store {
     /// When the next timer is due, if any.
     public func nextTimerDue() async throws -> Date? {
         try await read { c in
-            for try await micros in try await c.query("SELECT docket_micros(min(fire_at)) FROM timers", logger: self.logger).decode(Int64?.self) {
+            for try await micros in try await c.query("SELECT docket_micros(min(fire_at)) FROM timers", logger: self.queryLogger).decode(Int64?.self) {
                 return micros.map(Date.init(epochMicroseconds:))
             }
             return nil
@@ -74,7 +74,7 @@ extension Store {
             var out: [String] = []
             for try await id in try await c.query("""
                 SELECT id FROM items WHERE workflow = \(name) AND workflow_version <> \(version) AND NOT final ORDER BY n
-                """, logger: self.logger).decode(String.self) { out.append(id) }
+                """, logger: self.queryLogger).decode(String.self) { out.append(id) }
             return out
         }
         var plans: [WorkflowMigration.Plan] = []
@@ -98,7 +98,7 @@ extension Store {
                 let hash = chained.hash(previous: row.lastHash)
                 try await self.write(c, next: next, definition: target, chained: chained, prev: row.lastHash, hash: hash,
                                      change: .none, key: nil, command: "migrate \(id)")
-                try await c.query("UPDATE items SET workflow_version = \(version) WHERE id = \(id)", logger: self.logger)
+                try await c.query("UPDATE items SET workflow_version = \(version) WHERE id = \(id)", logger: self.queryLogger)
                 return plan
             }
             plans.append(plan)

@@ -33,17 +33,17 @@ extension Store {
         let checksum = SHA256Hex.digest(yaml)
         let result = try await transaction { connection in
             // Serialise loads of one workflow across processes.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(parsed.name)))", logger: self.logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(parsed.name)))", logger: self.queryLogger)
             let rows = try await connection.query(
                 "SELECT version, checksum, prefix FROM workflows WHERE name = \(parsed.name) ORDER BY version DESC LIMIT 1",
-                logger: self.logger)
+                logger: self.queryLogger)
             var latest: (Int, String, String)?
             for try await row in rows.decode((Int, String, String).self) { latest = row }
             if let latest, latest.1 == checksum {
                 return LoadedWorkflow(name: parsed.name, version: latest.0, changed: false, warnings: warnings)
             }
             let clash = try await connection.query(
-                "SELECT name FROM workflows WHERE prefix = \(parsed.prefix) AND name <> \(parsed.name) LIMIT 1", logger: self.logger)
+                "SELECT name FROM workflows WHERE prefix = \(parsed.prefix) AND name <> \(parsed.name) LIMIT 1", logger: self.queryLogger)
             for try await other in clash.decode(String.self) {
                 throw StoreError.invalid("prefix \(parsed.prefix) is already used by workflow \(other)")
             }
@@ -51,7 +51,7 @@ extension Store {
             try await connection.query("""
                 INSERT INTO workflows (name, version, title, prefix, source, checksum)
                 VALUES (\(parsed.name), \(version), \(parsed.title), \(parsed.prefix), \(yaml), \(checksum))
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             return LoadedWorkflow(name: parsed.name, version: version, changed: true, warnings: warnings)
         }
         if result.changed { logger.info("workflow loaded", metadata: ["docket.workflow": "\(result.name)", "docket.version": "\(result.version)"]) }
@@ -78,9 +78,9 @@ extension Store {
         if let version, let cached = definitions.withLockedValue({ $0["\(name)@\(version)"] }) { return cached }
         let (source, stored) = try await read { connection in
             let rows = if let version {
-                try await connection.query("SELECT source, version FROM workflows WHERE name = \(name) AND version = \(version)", logger: self.logger)
+                try await connection.query("SELECT source, version FROM workflows WHERE name = \(name) AND version = \(version)", logger: self.queryLogger)
             } else {
-                try await connection.query("SELECT source, version FROM workflows WHERE name = \(name) ORDER BY version DESC LIMIT 1", logger: self.logger)
+                try await connection.query("SELECT source, version FROM workflows WHERE name = \(name) ORDER BY version DESC LIMIT 1", logger: self.queryLogger)
             }
             for try await row in rows.decode((String, Int).self) { return row }
             throw StoreError.notFound("workflow \(name)\(version.map { " version \($0)" } ?? "")")
@@ -101,7 +101,7 @@ extension Store {
                 SELECT version, title, source, checksum FROM workflows
                 WHERE name = \(name) AND (\(version)::int IS NULL OR version = \(version))
                 ORDER BY version DESC LIMIT 1
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             for try await row in rows.decode((Int, String, String, String).self) { return row }
             throw StoreError.notFound("workflow \(name)\(version.map { " version \($0)" } ?? "")")
         }
@@ -114,7 +114,7 @@ extension Store {
                 SELECT DISTINCT ON (w.name) w.name, w.version, w.title, w.prefix, w.source,
                        (SELECT count(*)::int FROM items i WHERE i.workflow = w.name)
                 FROM workflows w ORDER BY w.name, w.version DESC
-                """, logger: self.logger)
+                """, logger: self.queryLogger)
             var out: [(String, Int, String, String, String, Int)] = []
             for try await row in result.decode((String, Int, String, String, String, Int).self) { out.append(row) }
             return out
