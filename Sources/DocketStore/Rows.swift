@@ -79,29 +79,11 @@ enum JSON {
         var out = "{"
         for (i, key) in object.keys.sorted().enumerated() {
             if i > 0 { out += "," }
-            appendString(key, to: &out)
+            JSONText.appendQuoted(key, to: &out)
             out += ":"
-            appendString(object[key]!, to: &out)
+            JSONText.appendQuoted(object[key]!, to: &out)
         }
         return out + "}"
-    }
-
-    static func appendString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     /// PostgreSQL's text form of a flat jsonb object of strings (`{"a": "b", ...}`), read by

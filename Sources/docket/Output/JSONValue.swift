@@ -1,3 +1,4 @@
+import DocketCore
 import DocketWire
 import Foundation
 
@@ -51,13 +52,13 @@ indirect enum JSONValue: Sendable, Equatable {
             guard d.isFinite else { return "null" }
             if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
             return String(d)
-        case .string(let s): return Self.quote(s)
+        case .string(let s): return JSONText.quoted(s)
         case .array(let a):
             if a.isEmpty { return "[]" }
             return "[\n" + a.map { pad + $0.render(indent: indent + 1) }.joined(separator: ",\n") + "\n\(close)]"
         case .object(let pairs):
             if pairs.isEmpty { return "{}" }
-            return "{\n" + pairs.map { pad + Self.quote($0.0) + ": " + $0.1.render(indent: indent + 1) }.joined(separator: ",\n") + "\n\(close)}"
+            return "{\n" + pairs.map { pad + JSONText.quoted($0.0) + ": " + $0.1.render(indent: indent + 1) }.joined(separator: ",\n") + "\n\(close)}"
         }
     }
 
@@ -65,28 +66,8 @@ indirect enum JSONValue: Sendable, Equatable {
     func renderCompact() -> String {
         switch self {
         case .array(let a): return "[" + a.map { $0.renderCompact() }.joined(separator: ",") + "]"
-        case .object(let pairs): return "{" + pairs.map { Self.quote($0.0) + ":" + $0.1.renderCompact() }.joined(separator: ",") + "}"
+        case .object(let pairs): return "{" + pairs.map { JSONText.quoted($0.0) + ":" + $0.1.renderCompact() }.joined(separator: ",") + "}"
         default: return render()
         }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
