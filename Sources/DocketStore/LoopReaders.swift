@@ -16,7 +16,8 @@ public final class LoopReaders: Sendable {
     let configuration: PostgresConnection.Configuration
     let timeout: TimeAmount
     let logger: Logger
-    private let readers = NIOLockedValueBox<[ObjectIdentifier: LoopReader]>([:])
+    /// The readers by event loop; nil once closed, so no connection is opened after that.
+    private let readers = NIOLockedValueBox<[ObjectIdentifier: LoopReader]?>([:])
     /// Reads answered on a loop's own connection (INFO's `loop_reads`).
     let reads = NIOLockedValueBox(0)
 
@@ -32,19 +33,21 @@ public final class LoopReaders: Sendable {
         self.logger = logger
     }
 
-    func reader(on loop: any EventLoop) -> LoopReader {
+    /// The loop's reader; nil after `close()`.
+    func reader(on loop: any EventLoop) -> LoopReader? {
         readers.withLockedValue { readers in
             let key = ObjectIdentifier(loop)
-            if let reader = readers[key] { return reader }
+            if let reader = readers?[key] { return reader }
+            guard readers != nil else { return nil }
             let reader = LoopReader(loop: loop, owner: self)
-            readers[key] = reader
+            readers?[key] = reader
             return reader
         }
     }
 
     /// Closes every loop's connection (at shutdown); later reads take the pooled path.
     public func close() {
-        for reader in readers.withLockedValue({ r in defer { r = [:] }; return Array(r.values) }) {
+        for reader in readers.withLockedValue({ r in defer { r = nil }; return Array((r ?? [:]).values) }) {
             reader.loop.execute { reader.close() }
         }
     }
@@ -87,9 +90,10 @@ final class LoopReader: @unchecked Sendable {
                 self.owner.reads.withLockedValue { $0 += 1 }
                 promise.succeed(answer.rows)
             case let .failure(error):
-                if connection.isClosed {
-                    // The connection went away under the query (the server closed it): the
-                    // pooled path answers this read, and the loop reconnects later.
+                if connection.isClosed || Self.lostConnection(error) {
+                    // The connection went away under the query (the server ended the backend:
+                    // a restart, a failover, pg_terminate_backend): the pooled path answers
+                    // this read, and the loop reconnects later.
                     self.drop(connection)
                     promise.fail(NeedsPooledRead())
                 } else {
@@ -98,6 +102,15 @@ final class LoopReader: @unchecked Sendable {
             }
         }
         return promise.futureResult
+    }
+
+    /// Errors that end this connection rather than this query: the failure arrives before
+    /// the channel is seen closed (a FATAL from the server fails the query first).
+    static func lostConnection(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        if [.serverClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state.hasPrefix("08") || state.hasPrefix("57P0")
     }
 
     private func open() {
@@ -143,7 +156,7 @@ extension Store {
     public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop) -> EventLoopFuture<(ItemSnapshot, WorkflowDefinition)>? {
         guard let readers = loopReaders else { return nil }
         let query = PostgresQuery(unsafeSQL: LoadItemStatement.sql, binds: LoadItemStatement(id: id).makeBindings())
-        guard let rows = readers.reader(on: loop).rows(query) else { return nil }
+        guard let rows = readers.reader(on: loop)?.rows(query) else { return nil }
         return rows.flatMapThrowing { rows in
             guard let row = rows.first else { throw StoreError.notFound("item \(id)") }
             let item = try ItemRow(row).snapshot

@@ -42,7 +42,8 @@ extension Store {
     /// states the actor sees only as author or assignee, their own items counted one by one.
     func currentStatus(workflow: String?, theme: String?, actor: Actor, at: Int64) async throws -> [StatusRow] {
         let today = Int64((Double(at) / 86_400_000_000).rounded(.down))
-        let (cells, overdue): ([BoardKey: Int], [BoardKey: Int]) = try await read { c in
+        // One snapshot for the three queries, so `overdue` and `items` agree under moves.
+        return try await snapshot { c in
             var cells: [BoardKey: Int] = [:]
             var overdue: [BoardKey: Int] = [:]
             var dueToday = false
@@ -73,33 +74,29 @@ extension Store {
                     overdue[BoardKey(w, v, s, t, g), default: 0] += n
                 }
             }
-            return (cells, overdue)
-        }
 
-        var counts: [String: StatusRow] = [:]
-        func add(_ key: BoardKey, items: Int, overdue: Int) {
-            let id = "\(key.workflow)\u{0}\(key.state)\u{0}\(key.theme)"
-            var row = counts[id] ?? StatusRow(workflow: key.workflow, state: key.state, theme: key.theme.isEmpty ? nil : key.theme, items: 0, overdue: 0)
-            row.items += items
-            row.overdue += overdue
-            counts[id] = row
-        }
-        var partly: Set<BoardKey> = []
-        for (key, n) in cells {
-            guard let definition = try? await definition(key.workflow, version: key.version) else { continue }
-            if Engine.canSee(definition, key.standIn(), actor: actor) {
-                add(key, items: n, overdue: overdue[key] ?? 0)
-            } else if Engine.canSee(definition, key.standIn(assignees: [actor.handle]), actor: actor)
-                        || Engine.canSee(definition, key.standIn(author: actor.handle), actor: actor) {
-                partly.insert(key)
+            var counts: [String: StatusRow] = [:]
+            func add(_ key: BoardKey, items: Int, overdue: Int) {
+                let id = "\(key.workflow)\u{0}\(key.state)\u{0}\(key.theme)"
+                var row = counts[id] ?? StatusRow(workflow: key.workflow, state: key.state, theme: key.theme.isEmpty ? nil : key.theme, items: 0, overdue: 0)
+                row.items += items
+                row.overdue += overdue
+                counts[id] = row
             }
-        }
-        if !partly.isEmpty {
-            // States hidden from the actor except for their own items: count those.
-            let handle = actor.handle
-            let states = Array(Set(partly.map(\.state)))
-            let mine: [(BoardKey, Bool, Bool, Int, Int)] = try await read { c in
-                var out: [(BoardKey, Bool, Bool, Int, Int)] = []
+            var partly: Set<BoardKey> = []
+            for (key, n) in cells {
+                guard let definition = try? await self.definition(key.workflow, version: key.version) else { continue }
+                if Engine.canSee(definition, key.standIn(), actor: actor) {
+                    add(key, items: n, overdue: overdue[key] ?? 0)
+                } else if Engine.canSee(definition, key.standIn(assignees: [actor.handle]), actor: actor)
+                            || Engine.canSee(definition, key.standIn(author: actor.handle), actor: actor) {
+                    partly.insert(key)
+                }
+            }
+            if !partly.isEmpty {
+                // States hidden from the actor except for their own items: count those.
+                let handle = actor.handle
+                let states = Array(Set(partly.map(\.state)))
                 for try await (w, v, s, t, g, authored, assigned, n, late) in try await c.query("""
                     SELECT workflow, workflow_version, state, coalesce(theme, ''), coalesce(group_slug, ''),
                            author = \(handle), \(handle) = ANY (assignees),
@@ -109,17 +106,14 @@ extension Store {
                       AND (\(workflow)::text IS NULL OR workflow = \(workflow)) AND (\(theme)::text IS NULL OR theme = \(theme))
                     GROUP BY 1, 2, 3, 4, 5, 6, 7
                     """, logger: self.queryLogger).decode((String, Int, String, String, String, Bool, Bool, Int, Int).self) {
-                    out.append((BoardKey(w, v, s, t, g), authored, assigned, n, late))
+                    let key = BoardKey(w, v, s, t, g)
+                    guard partly.contains(key), let definition = try? await self.definition(key.workflow, version: key.version) else { continue }
+                    let standIn = key.standIn(author: authored ? handle : "\u{0}", assignees: assigned ? [handle] : [])
+                    if Engine.canSee(definition, standIn, actor: actor) { add(key, items: n, overdue: late) }
                 }
-                return out
             }
-            for (key, authored, assigned, n, late) in mine where partly.contains(key) {
-                guard let definition = try? await definition(key.workflow, version: key.version) else { continue }
-                let standIn = key.standIn(author: authored ? handle : "\u{0}", assignees: assigned ? [handle] : [])
-                if Engine.canSee(definition, standIn, actor: actor) { add(key, items: n, overdue: late) }
-            }
+            return counts.values.sorted { ($0.workflow, $0.state, $0.theme ?? "") < ($1.workflow, $1.state, $1.theme ?? "") }
         }
-        return counts.values.sorted { ($0.workflow, $0.state, $0.theme ?? "") < ($1.workflow, $1.state, $1.theme ?? "") }
     }
 
     public struct WaitingRow: Sendable, Hashable {

@@ -64,12 +64,23 @@ extension Store {
     }
 
     /// Whether `item` waits on `user`: an assigned reviewer who has not voted this round, or
-    /// someone holding a role that can move it on.
+    /// (when none is left) its author or someone holding a role that can move it on. The same
+    /// rule as `ItemSnapshot.waitingOn`, decided on roles and handles apart, so a handle that
+    /// happens to be spelled like a role is not mistaken for it.
     static func waits(_ item: ItemSnapshot, on user: Actor, _ definition: WorkflowDefinition) -> Bool {
-        let waiting = item.waitingOn(definition)
-        if waiting.contains(user.handle) { return true }
-        let roles = user.roles(on: item).map(\.rawValue)
-        return waiting.contains { roles.contains($0) && $0 != Role.member.rawValue }
+        guard let state = definition.state(item.state), !state.final else { return false }
+        if state.review != nil, !item.assignees.isEmpty {
+            let voted = Set(item.votes.map(\.reviewer))
+            let pending = item.assignees.filter { !voted.contains($0) }
+            if !pending.isEmpty { return pending.contains(user.handle) }
+        }
+        let roles = user.roles(on: item)
+        for transition in state.transitions where transition.after == nil {
+            for role in transition.by {
+                if role == .author ? item.author == user.handle : role != .member && roles.contains(role) { return true }
+            }
+        }
+        return false
     }
 
     /// The text of revision `number` (the latest when nil).

@@ -35,11 +35,11 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` in a transaction on one connection, keeping the body's own errors as they are.
-    func transaction<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(begin: PostgresQuery = "BEGIN", _ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
         let (client, queryLogger) = (self.client, self.queryLogger)
         return try await mapErrors {
             try await client.withConnection { connection in
-                try await connection.query("BEGIN", logger: queryLogger)
+                try await connection.query(begin, logger: queryLogger)
                 do {
                     let result = try await body(connection)
                     try await connection.query("COMMIT", logger: queryLogger)
@@ -50,6 +50,11 @@ public final class Store: Sendable {
                 }
             }
         }
+    }
+
+    /// Runs `body` in one read-only REPEATABLE READ transaction: several queries, one snapshot.
+    func snapshot<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 
     /// `SELECT 1` on a pooled connection, within the store's timeout: the health check.

@@ -151,8 +151,13 @@ struct DocketClientTests {
     @Test("a cancelled call throws CancellationError and the connection stays in step")
     func cancellation() async throws {
         try await withClient { client, _ in
-            let slow = Task { try await client.call("SLOW") }
-            try await Task.sleep(for: .milliseconds(50))
+            // Cancelled once the server holds the SLOW (a busy machine may take longer than
+            // any fixed pause to send it), with time to spare before its answer.
+            let received = TestCommandHandler.slowReceived.withLockedValue { $0 }
+            let slow = Task { try await client.call("SLOW", "3000") }
+            for _ in 0..<500 where TestCommandHandler.slowReceived.withLockedValue({ $0 }) == received {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             slow.cancel()
             await #expect(throws: CancellationError.self) {
                 try await slow.value

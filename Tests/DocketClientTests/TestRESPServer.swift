@@ -1,5 +1,6 @@
 import DocketClient
 import DocketWire
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -8,7 +9,7 @@ import NIOSSL
 ///
 /// Commands (see ``TestCommandHandler``): `PING`, `ECHO x`, `ERRME`,
 /// `HELLO [2|3] [AUTH user token]`, `AUTH user token`, `WATCH`, `UNWATCH`,
-/// `SLOW` (answers after 200 ms, later commands wait behind it), `PUSHME`
+/// `SLOW [ms]` (answers after 200 ms or `ms`, later commands wait behind it), `PUSHME`
 /// (`+OK` then a push), `HANG` (never answers), `GARBAGE` (invalid RESP) and `CLOSE` (closes at once).
 /// A `silent` server accepts connections and never answers.
 final class TestRESPServer: Sendable {
@@ -87,6 +88,9 @@ final class TestCommandHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     static let validToken = "secret"
+    /// How many `SLOW` commands every test server has received, so a test can act while one
+    /// is pending.
+    static let slowReceived = NIOLockedValueBox(0)
 
     private var version = RESPVersion.resp2
     private var backlog: [[ByteBuffer]] = []
@@ -117,7 +121,9 @@ final class TestCommandHandler: ChannelInboundHandler {
                 busy = true  // never answers: later commands wait until the connection closes
             } else if String(buffer: raw[0]).uppercased() == "SLOW" {
                 busy = true
-                context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(200)) {
+                Self.slowReceived.withLockedValue { $0 += 1 }
+                let delay = raw.count > 1 ? Int64(String(buffer: raw[1])) ?? 200 : 200
+                context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) {
                     self.busy = false
                     self.reply(.simpleString("SLOW"), context: context)
                     self.drain(context: context)

@@ -1,8 +1,10 @@
 import DocketClient
 import DocketCore
+import DocketStore
 import DocketTestSupport
 import DocketWire
 import Foundation
+import PostgresNIO
 import Testing
 
 /// REPORT.STATUS reads a board kept as items move, and REPORT.WAITING narrows the items down in
@@ -26,6 +28,8 @@ struct BoardReportTests {
             let moves: [(String, [String])] = [
                 ("ana", ["ITEM.CREATE", "policy-paper", "Paper \(step)", "THEME", theme, "GROUP", "sustainability-wg", "FIELD", "summary", "s"]),
                 ("ana", ["ITEM.CREATE", "thematic-project", "Project \(step)", "THEME", theme, "GROUP", "sustainability-wg"]),
+                ("ana", ["ITEM.CREATE", "thematic-project", "Project \(step) with no theme", "GROUP", "sustainability-wg"]),
+                ("sec", ["ITEM.CREATE", "policy-paper", "Paper \(step) with no group", "FIELD", "summary", "s"]),
                 ("omar", ["ITEM.CREATE", "policy-paper", "Paper \(step)", "THEME", "gender-equity", "GROUP", "gender-equity-wg", "FIELD", "summary", "s"]),
                 ("ana", ["ITEM.REVISE", id, "Text \(step).\n"]),
                 ("ana", ["ITEM.FIRE", id, "submit"]),
@@ -67,6 +71,26 @@ struct BoardReportTests {
         return out
     }
 
+    /// Cells of the board (with what is not folded yet) that differ from the items counted
+    /// afresh, to the workflow version and due day: 0 when the board is right.
+    static func boardDifferences(_ url: DatabaseURL) async throws -> Int {
+        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 1, logger: TestDatabase.logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query("""
+            WITH b AS (SELECT workflow, workflow_version, state, theme, group_slug, due_day, sum(items)::int8 AS n
+                       FROM (SELECT workflow, workflow_version, state, theme, group_slug, due_day, items FROM board
+                             UNION ALL
+                             SELECT workflow, workflow_version, state, theme, group_slug, due_day, delta FROM board_changes) x
+                       GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(items) <> 0),
+                 i AS (SELECT workflow, workflow_version, state, coalesce(theme, ''), coalesce(group_slug, ''),
+                              docket_due_day(final, due_at), count(*)::int8 AS n
+                       FROM items GROUP BY 1, 2, 3, 4, 5, 6)
+            SELECT count(*)::int FROM ((SELECT * FROM b EXCEPT SELECT * FROM i) UNION ALL (SELECT * FROM i EXCEPT SELECT * FROM b)) d
+            """, logger: TestDatabase.logger)
+        for try await n in rows.decode(Int.self) { return n }
+        return -1
+    }
+
     static func same(_ a: [String: (items: Int, overdue: Int)], _ b: [String: (items: Int, overdue: Int)]) -> Bool {
         a.count == b.count && a.allSatisfy { key, value in b[key].map { $0 == value } ?? false }
     }
@@ -89,6 +113,14 @@ struct BoardReportTests {
             }
             try await server.withClient { admin in try await admin.call("USER.REVOKE", "lena", "drafter", "GROUP", "sustainability-wg") }
             clock.advance(by: 15 * 86_400)   // papers of the first days are past their 30 days of drafting
+            // Every policy paper moves to a second version of its workflow: each one leaves one
+            // cell of the board and enters another.
+            try await server.withClient { admin in
+                let v1 = try String(contentsOf: TestDatabase.packageRoot.appendingPathComponent("Workflows/policy-paper.yaml"), encoding: .utf8)
+                try await admin.call("WORKFLOW.LOAD", v1.replacingOccurrences(of: "version: 1", with: "version: 2"))
+                let moved = try await admin.call("WORKFLOW.MIGRATE", "policy-paper", "2").arrayValue ?? []
+                #expect(moved.count > 10 && moved.allSatisfy { $0["ok"]?.boolValue == true }, "\(moved)")
+            }
             var folded = 0
             for round in 0..<2 {
                 var overdueSeen = 0
@@ -108,6 +140,7 @@ struct BoardReportTests {
                     }
                 }
                 #expect(overdueSeen > 0, "the walk leaves some items overdue")
+                #expect(try await Self.boardDifferences(server.url) == 0, "round \(round): the board differs from the items")
                 if round == 0 { folded = try await server.store.foldBoard() }
             }
             #expect(folded > 0, "the walk's moves were pending until folded")
@@ -177,6 +210,7 @@ struct BoardReportTests {
                 }
                 do {
                     _ = try await c.call("REPORT.WAITING", "LIMIT", "0")
+                    Issue.record("LIMIT 0 was accepted")
                 } catch let error as ServerError {
                     #expect(error.code == "INVALID" && error.message.contains("LIMIT"), "\(error)")
                 }

@@ -186,8 +186,11 @@ struct DatabaseOutageTests {
                         let started = ContinuousClock.now
                         do {
                             let item = try await client.call("ITEM.GET", itemIDs.randomElement()!)
-                            if item["id"]?.stringValue == nil { await record.failed("ITEM.GET answered \(item)", took: ContinuousClock.now - started) }
-                            await record.read(took: ContinuousClock.now - started)
+                            if item["id"]?.stringValue == nil {
+                                await record.failed("ITEM.GET answered \(item)", took: ContinuousClock.now - started)
+                            } else {
+                                await record.read(took: ContinuousClock.now - started)
+                            }
                         } catch let error as ServerError {
                             await record.failed(error.line, took: ContinuousClock.now - started)
                             try? await Task.sleep(for: .milliseconds(50))
