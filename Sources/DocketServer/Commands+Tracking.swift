@@ -18,7 +18,7 @@ extension CommandRouter {
         "REPORT.WAITING": { router, args, session throws(CommandError) in
             let o = try args.options(after: 0, values: ["USER", "LIMIT"])
             let user = o["USER"]
-            let limit = try o.int("LIMIT") ?? 1_000
+            let limit = try o.int("LIMIT") ?? 100
             guard (1...10_000).contains(limit) else { throw .invalid("LIMIT must be between 1 and 10000") }
             return router.later(session) { actor, now in
                 .array(try await router.services.store.waiting(user: user, limit: limit, actor: actor, now: now).map { w in

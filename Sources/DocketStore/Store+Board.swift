@@ -125,7 +125,7 @@ extension Store {
 
     /// Who open items wait on, longest waiting first (by the time they entered their state),
     /// at most `limit` of them; only items waiting on `user` when given.
-    public func waiting(user: String? = nil, limit: Int = 1_000, actor: Actor, now: Date) async throws -> [WaitingRow] {
+    public func waiting(user: String? = nil, limit: Int = 100, actor: Actor, now: Date) async throws -> [WaitingRow] {
         var target: Actor?
         if let user { target = try await self.actor(user) }
         var narrowing: WaitingFilter?
@@ -142,6 +142,8 @@ extension Store {
         }
 
         var out: [WaitingRow] = []
+        /// Definitions by `name@version`, looked up once per reply rather than once per item.
+        var known: [String: WorkflowDefinition] = [:]
         var cursor: (since: Int64, id: String)?
         let batch = min(max(limit, 100), 2_000)
         while out.count < limit {
@@ -156,7 +158,9 @@ extension Store {
             for (since, row) in rows {
                 cursor = (since, row.snapshot.id)
                 let item = row.snapshot
-                guard let definition = try? await definition(item.workflow, version: item.workflowVersion),
+                let key = "\(item.workflow)@\(item.workflowVersion)"
+                if known[key] == nil { known[key] = try? await definition(item.workflow, version: item.workflowVersion) }
+                guard let definition = known[key],
                       definition.state(item.state)?.final == false,
                       Engine.canSee(definition, item, actor: actor) else { continue }
                 if let target, !Self.waits(item, on: target, definition) { continue }

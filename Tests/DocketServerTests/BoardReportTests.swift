@@ -200,11 +200,17 @@ struct BoardReportTests {
         }
     }
 
-    @Test("REPORT.WAITING refuses a LIMIT outside 1...10000 and an unknown user, clearly")
-    func waitingBadInput() async throws {
+    @Test("REPORT.WAITING answers 100 items unless LIMIT says otherwise; refuses a LIMIT outside 1...10000 and an unknown user")
+    func waitingLimits() async throws {
         try await TestServer.with { server in
             try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            try await server.withClient(user: "ana") { ana in
+                _ = try await ana.pipeline((1...101).map { ["ITEM.CREATE", "thematic-project", "Cooling project \($0)", "GROUP", "sustainability-wg"] })
+            }
             try await server.withClient { c in
+                #expect((try await c.call("REPORT.WAITING").arrayValue ?? []).count == 100)
+                #expect((try await c.call("REPORT.WAITING", "LIMIT", "101").arrayValue ?? []).count == 101)
+                #expect((try await c.call("REPORT.WAITING", "USER", "ana", "LIMIT", "7").arrayValue ?? []).count == 7)
                 for bad in ["0", "10001", "-3", "many"] {
                     await #expect(throws: ServerError.self) { try await c.call("REPORT.WAITING", "LIMIT", bad) }
                 }

@@ -8,7 +8,7 @@ struct WaitingCommand: AsyncParsableCommand {
         discussion: """
             An item waits on its assigned reviewers who have not voted, or else on the roles
             that may move it on. Items are ordered by when they entered their state; the
-            first 1,000 are shown unless --limit says otherwise.
+            first 100 are shown unless --limit says otherwise.
 
             Example: docket waiting
             Example: docket waiting --for giorgi --format csv
