@@ -255,7 +255,7 @@ public struct EventRecord: Sendable, Hashable {
         at = Date(epochMicroseconds: chained.atMicros)
         comment = chained.comment
         data = chained.data
-        self.hash = AuditChain.hex(hash)
+        self.hash = SHA256Hex.hex(hash)
     }
 
     /// Decodes a row selected with `columns`; also returns the chain view for verification.

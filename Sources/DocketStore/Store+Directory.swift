@@ -177,7 +177,7 @@ extension Store {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = generator.next() }
-        let token = "dkt_" + bytes.map { String(format: "%02x", $0) }.joined()
+        let token = "dkt_" + SHA256Hex.hex(bytes)
         try await transaction { c in
             try await self.requireUsers(c, [handle])
             try await c.query("INSERT INTO tokens (handle, hash) VALUES (\(handle), \(ByteBuffer(bytes: Self.tokenHash(token))))", logger: self.queryLogger)

@@ -62,13 +62,14 @@ struct JSONTests {
         }
     }
 
-    @Test("hex of hashes matches the formatted form")
+    @Test("hex of hashes matches the formatted form, and the digest is the known SHA-256")
     func hexMatches() {
         var g = SystemRandomNumberGenerator()
         for n in [0, 1, 2, 32, 100] {
             let bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
-            #expect(AuditChain.hex(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+            #expect(SHA256Hex.hex(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
         }
-        #expect(AuditChain.hex([0x00, 0x0F, 0xA0, 0xFF]) == "000fa0ff")
+        #expect(SHA256Hex.hex([0x00, 0x0F, 0xA0, 0xFF]) == "000fa0ff")
+        #expect(SHA256Hex.digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }

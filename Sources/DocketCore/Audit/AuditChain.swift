@@ -113,15 +113,4 @@ public enum AuditChain {
         }
         return nil
     }
-
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
-            for (i, b) in bytes.enumerated() {
-                buffer[2 * i] = digits[Int(b >> 4)]
-                buffer[2 * i + 1] = digits[Int(b & 0x0F)]
-            }
-            return bytes.count * 2
-        }
-    }
 }
