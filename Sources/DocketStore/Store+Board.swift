@@ -142,8 +142,6 @@ extension Store {
         }
 
         var out: [WaitingRow] = []
-        /// Definitions by `name@version`, looked up once per reply rather than once per item.
-        var known: [String: WorkflowDefinition] = [:]
         var cursor: (since: Int64, id: String)?
         let batch = min(max(limit, 100), 2_000)
         while out.count < limit {
@@ -158,9 +156,7 @@ extension Store {
             for (since, row) in rows {
                 cursor = (since, row.snapshot.id)
                 let item = row.snapshot
-                let key = "\(item.workflow)@\(item.workflowVersion)"
-                if known[key] == nil { known[key] = try? await definition(item.workflow, version: item.workflowVersion) }
-                guard let definition = known[key],
+                guard let definition = try? await definition(item.workflow, version: item.workflowVersion),
                       definition.state(item.state)?.final == false,
                       Engine.canSee(definition, item, actor: actor) else { continue }
                 if let target, !Self.waits(item, on: target, definition) { continue }

@@ -64,23 +64,14 @@ extension Store {
     }
 
     /// Whether `item` waits on `user`: an assigned reviewer who has not voted this round, or
-    /// (when none is left) its author or someone holding a role that can move it on. The same
-    /// rule as `ItemSnapshot.waitingOn`, decided on roles and handles apart, so a handle that
-    /// happens to be spelled like a role is not mistaken for it.
+    /// (when none is left) its author or someone holding a role that can move it on:
+    /// `ItemSnapshot.waiting`, read on roles and handles apart, so a handle that happens to be
+    /// spelled like a role is not mistaken for it.
     static func waits(_ item: ItemSnapshot, on user: Actor, _ definition: WorkflowDefinition) -> Bool {
-        guard let state = definition.state(item.state), !state.final else { return false }
-        if state.review != nil, !item.assignees.isEmpty {
-            let voted = Set(item.votes.map(\.reviewer))
-            let pending = item.assignees.filter { !voted.contains($0) }
-            if !pending.isEmpty { return pending.contains(user.handle) }
-        }
+        guard let waiting = item.waiting(definition) else { return false }
+        if !waiting.pending.isEmpty { return waiting.pending.contains(user.handle) }
         let roles = user.roles(on: item)
-        for transition in state.transitions where transition.after == nil {
-            for role in transition.by {
-                if role == .author ? item.author == user.handle : role != .member && roles.contains(role) { return true }
-            }
-        }
-        return false
+        return waiting.roles.contains { $0 == .author ? item.author == user.handle : $0 != .member && roles.contains($0) }
     }
 
     /// The text of revision `number` (the latest when nil).

@@ -75,7 +75,7 @@ extension Store {
 
     /// The definition of `name` at `version`, or the latest version when nil.
     public func definition(_ name: String, version: Int? = nil) async throws -> WorkflowDefinition {
-        if let version, let cached = definitions.withLockedValue({ $0["\(name)@\(version)"] }) { return cached }
+        if let version, let cached = cachedDefinition(name, version: version) { return cached }
         let (source, stored) = try await read { connection in
             let rows = if let version {
                 try await connection.query("SELECT source, version FROM workflows WHERE name = \(name) AND version = \(version)", logger: self.queryLogger)
@@ -85,7 +85,7 @@ extension Store {
             for try await row in rows.decode((String, Int).self) { return row }
             throw StoreError.notFound("workflow \(name)\(version.map { " version \($0)" } ?? "")")
         }
-        if let cached = definitions.withLockedValue({ $0["\(name)@\(stored)"] }) { return cached }
+        if let cached = cachedDefinition(name, version: stored) { return cached }
         guard var definition = try? WorkflowDefinition.load(yaml: source).0 else {
             throw StoreError.invalid("stored workflow \(name) version \(stored) no longer parses")
         }

@@ -44,22 +44,33 @@ extension ItemSnapshot {
         return next
     }
 
-    /// Who the item waits on now: assigned reviewers who have not voted this round, or the
-    /// roles that can fire its transitions. Empty for final states.
-    public func waitingOn(_ definition: WorkflowDefinition) -> [String] {
-        guard let state = definition.state(self.state), !state.final else { return [] }
+    /// Who the item waits on now: assigned reviewers who have not voted this round (`pending`),
+    /// or else the roles that can fire its transitions (`.author` meaning its author). Nil for
+    /// final states.
+    public func waiting(_ definition: WorkflowDefinition) -> (pending: [String], roles: [Role])? {
+        guard let state = definition.state(self.state), !state.final else { return nil }
         if state.review != nil, !assignees.isEmpty {
             let voted = Set(votes.map(\.reviewer))
             let pending = assignees.filter { !voted.contains($0) }
-            if !pending.isEmpty { return pending }
+            if !pending.isEmpty { return (pending, []) }
         }
-        var roles: [String] = []
+        var roles: [Role] = []
         for t in state.transitions where t.after == nil {
-            for role in t.by {
-                let name = role == .author ? author : role.rawValue
-                if !roles.contains(name) { roles.append(name) }
-            }
+            for role in t.by where !roles.contains(role) { roles.append(role) }
         }
-        return roles
+        return ([], roles)
+    }
+
+    /// `waiting(_:)` as names: the pending reviewers, or the roles with the author's handle for
+    /// `author`. Empty for final states.
+    public func waitingOn(_ definition: WorkflowDefinition) -> [String] {
+        guard let waiting = waiting(definition) else { return [] }
+        if !waiting.pending.isEmpty { return waiting.pending }
+        var names: [String] = []
+        for role in waiting.roles {
+            let name = role == .author ? author : role.rawValue
+            if !names.contains(name) { names.append(name) }
+        }
+        return names
     }
 }
