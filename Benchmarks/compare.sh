@@ -58,19 +58,23 @@ log "populate: $ITEMS thematic projects, 100 policy papers"
 
 settle() { psql -q -X "$DB_URL" -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null; }
 
+# pgbench_tps MODE CLIENTS OUTPUT: the transition script for DURATION seconds after a
+# settle; shows and keeps pgbench's report in OUTPUT and prints its tps.
+pgbench_tps() {
+    local threads=$(( $2 < 2 ? 1 : 2 ))
+    settle
+    log "pgbench -M $1 -c $2 -j $threads -T $DURATION ($(basename "$PGBENCH_SCRIPT"))"
+    pgbench -n -M "$1" -c "$2" -j "$threads" -T "$DURATION" -D items="$ITEMS" \
+        -f "$PGBENCH_SCRIPT" "$DB_URL" 2>&1 | tee "$3" >&2
+    sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$3" | head -1
+}
+
 declare -A PG DK
 for c in $CLIENTS; do
-    settle
-    threads=$(( c < 2 ? 1 : 2 ))
-    log "pgbench -M $PGBENCH_MODE -c $c -j $threads -T $DURATION ($(basename "$PGBENCH_SCRIPT"))"
-    pgbench -n -M "$PGBENCH_MODE" -c "$c" -j "$threads" -T "$DURATION" -D items="$ITEMS" \
-        -f "$PGBENCH_SCRIPT" "$DB_URL" 2>&1 | tee "$OUT/pgbench-$c.txt"
-    PG[$c]=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$OUT/pgbench-$c.txt" | head -1)
+    PG[$c]=$(pgbench_tps "$PGBENCH_MODE" "$c" "$OUT/pgbench-$c.txt")
 done
-settle
-log "pgbench -M prepared -c 16 -j 2 -T $DURATION (for comparison: statements prepared, as the store does)"
-pgbench -n -M prepared -c 16 -j 2 -T "$DURATION" -D items="$ITEMS" -f "$PGBENCH_SCRIPT" "$DB_URL" 2>&1 | tee "$OUT/pgbench-prepared-16.txt"
-PGP16=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$OUT/pgbench-prepared-16.txt" | head -1)
+# For comparison: pgbench with its statements prepared, as the store prepares its own.
+PGP16=$(pgbench_tps prepared 16 "$OUT/pgbench-prepared-16.txt")
 for c in $CLIENTS; do
     settle
     log "docket-bench fire --clients $c --duration $DURATION"

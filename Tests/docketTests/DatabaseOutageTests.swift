@@ -160,6 +160,25 @@ struct DatabaseOutageTests {
         }
     }
 
+    /// One timed call of a load worker: a reply goes to `answered` with its time; a server
+    /// error is recorded and the worker backs off 50 ms; a client failure is recorded and ends
+    /// the worker (false).
+    static func timed(_ record: Record, _ call: () async throws -> RESPValue,
+                      answered: (RESPValue, Duration) async -> Void) async -> Bool {
+        let started = ContinuousClock.now
+        do {
+            let reply = try await call()
+            await answered(reply, ContinuousClock.now - started)
+        } catch let error as ServerError {
+            await record.failed(error.line, took: ContinuousClock.now - started)
+            try? await Task.sleep(for: .milliseconds(50))
+        } catch {
+            await record.failed("client: \(error)", took: ContinuousClock.now - started)
+            return false
+        }
+        return true
+    }
+
     func load(_ kind: Kind, cluster: Cluster, server: ProcessServer, scratch: String, frozen: inout [pid_t]) async throws {
         let timeout = Self.dbTimeout
         let admin = try await server.admin()
@@ -183,21 +202,14 @@ struct DatabaseOutageTests {
                 group.addTask {
                     guard let client = try? await server.admin(timeout: .seconds(30)) else { return }
                     while await !stop.isSet {
-                        let started = ContinuousClock.now
-                        do {
-                            let item = try await client.call("ITEM.GET", itemIDs.randomElement()!)
+                        let going = await Self.timed(record, { try await client.call("ITEM.GET", itemIDs.randomElement()!) }) { item, took in
                             if item["id"]?.stringValue == nil {
-                                await record.failed("ITEM.GET answered \(item)", took: ContinuousClock.now - started)
+                                await record.failed("ITEM.GET answered \(item)", took: took)
                             } else {
-                                await record.read(took: ContinuousClock.now - started)
+                                await record.read(took: took)
                             }
-                        } catch let error as ServerError {
-                            await record.failed(error.line, took: ContinuousClock.now - started)
-                            try? await Task.sleep(for: .milliseconds(50))
-                        } catch {
-                            await record.failed("client: \(error)", took: ContinuousClock.now - started)
-                            break
                         }
+                        guard going else { break }
                         try? await Task.sleep(for: .milliseconds(5))
                     }
                     await client.close()
@@ -212,17 +224,10 @@ struct DatabaseOutageTests {
                             let item = itemIDs.randomElement()!
                             let transition = Bool.random() ? "touch" : "flip"
                             await record.sent(key, item, transition)
-                            let started = ContinuousClock.now
-                            do {
-                                let event = try await client.call("ITEM.FIRE", item, transition, "KEY", key)
-                                await record.answered(key, event, took: ContinuousClock.now - started, afterOutage: await back.isSet)
-                            } catch let error as ServerError {
-                                await record.failed(error.line, took: ContinuousClock.now - started)
-                                try? await Task.sleep(for: .milliseconds(50))
-                            } catch {
-                                await record.failed("client: \(error)", took: ContinuousClock.now - started)
-                                break
+                            let going = await Self.timed(record, { try await client.call("ITEM.FIRE", item, transition, "KEY", key) }) { event, took in
+                                await record.answered(key, event, took: took, afterOutage: await back.isSet)
                             }
+                            guard going else { break }
                         }
                         await client.close()
                     }
