@@ -106,29 +106,28 @@ extension Store {
     func applyOnce(_ command: Command, to id: String, actor: Actor, ifVersion: Int?, key: String?, now: Date) async throws -> Applied {
         let commandText = Self.describe(command, id: id)
         return try await read { connection in
-            if let key, let earlier = try await self.replay(connection, handle: actor.handle, key: key, command: commandText) {
-                return earlier
+            /// The answer this key already has, if any.
+            func earlier() async throws -> Applied? {
+                guard let key else { return nil }
+                return try await self.replay(connection, handle: actor.handle, key: key, command: commandText)
             }
+            if let earlier = try await earlier() { return earlier }
             for _ in 0..<Self.casAttempts {
                 let row = try await self.loadItem(connection, id: id)
+                let applied: Applied?
                 do {
-                    if let applied = try await self.decideAndWrite(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
-                                                                   key: key, commandText: commandText, now: now, compareAndSet: true) {
-                        return applied
-                    }
+                    applied = try await self.decideAndWrite(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
+                                                            key: key, commandText: commandText, now: now, compareAndSet: true)
                 } catch let error as StoreError {
                     // The item may have moved because a simultaneous use of this very key went
                     // first: then that use's answer is this one's too.
-                    if let key, let earlier = try await self.replay(connection, handle: actor.handle, key: key, command: commandText) {
-                        return earlier
-                    }
+                    if let earlier = try await earlier() { return earlier }
                     throw error
                 }
+                if let applied { return applied }
                 // Another command moved the item between the read and the write: if it was this
                 // key's twin, answer with its event; otherwise decide again on the new state.
-                if let key, let earlier = try await self.replay(connection, handle: actor.handle, key: key, command: commandText) {
-                    return earlier
-                }
+                if let earlier = try await earlier() { return earlier }
             }
             throw StoreError.unavailable("item \(id) changed under \(Self.casAttempts) attempts in a row; try again")
         }
