@@ -68,7 +68,7 @@ struct CommandRouter: Sendable {
     static func resolve(_ words: [String]) -> Request {
         var name = words.first?.uppercased() ?? ""
         var rest = Array(words.dropFirst())
-        if name.utf8.first == UInt8(ascii: "C"), twoWordCommands.contains(name), let sub = rest.first {
+        if twoWordCommands.contains(name), let sub = rest.first {
             name += " " + sub.uppercased()
             rest.removeFirst()
         }
