@@ -165,7 +165,8 @@ enum ServerInfo {
                        ("total_error_replies", String(stats.errors)), ("rejected_connections", String(stats.rejectedConnections)),
                        ("auth_failures", String(counts.authFailures)), ("timers_fired", String(counts.timersFired)),
                        ("watch_events_pushed", String(counts.eventsPushed)), ("database_operations_in_flight", String(counts.databaseInFlight)),
-                       ("database_pool_size", String(services.configuration.poolSize)), ("loop_reads", String(services.store.loopReads))]),
+                       ("database_pool_size", String(services.configuration.poolSize)), ("loop_reads", String(services.store.loopReads)),
+                       ("contended_writes", String(services.store.contendedWrites))]),
             ("Commandstats", services.metrics.commandStats.map { name, s in
                 ("cmdstat_" + name.lowercased().replacingOccurrences(of: " ", with: "|"),
                  "calls=\(s.calls),usec=\(s.microseconds),usec_per_call=\(s.calls == 0 ? "0.00" : String(format: "%.2f", Double(s.microseconds) / Double(s.calls))),failed_calls=\(s.failed)")

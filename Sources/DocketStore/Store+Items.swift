@@ -96,23 +96,25 @@ extension Store {
         }
     }
 
-    /// One attempt, in two round trips on one pooled connection and no explicit transaction:
-    /// read the item row (the whole snapshot), decide, then one statement that writes the row,
-    /// the event, revision, timers and key only if the row still has the version that was read
-    /// (compare-and-set; the statement is its own transaction). When another command moved the
-    /// item in between, nothing is written and the command is decided again on the new row —
-    /// the same outcome as waiting for its lock, without holding a transaction open across the
-    /// decision. `IFVERSION` is checked against the row the decision is made on.
+    /// One attempt, usually in two round trips on one pooled connection and no explicit
+    /// transaction: read the item row (the whole snapshot), decide, then one statement that
+    /// writes the row, the event, revision, timers and key only if the row still has the version
+    /// that was read (compare-and-set; the statement is its own transaction). When another
+    /// command moved the item in between, nothing is written and the command is decided again
+    /// on the new row, without holding a transaction open across the decision. A command that
+    /// loses `optimisticAttempts` times in a row (a crowd on one item) stops racing: it takes
+    /// the item's row lock and waits its turn, so every command ends, however busy the item.
+    /// `IFVERSION` is checked against the row the decision is made on.
     func applyOnce(_ command: Command, to id: String, actor: Actor, ifVersion: Int?, key: String?, now: Date) async throws -> Applied {
         let commandText = Self.describe(command, id: id)
-        return try await read { connection in
-            /// The answer this key already has, if any.
-            func earlier() async throws -> Applied? {
-                guard let key else { return nil }
-                return try await self.replay(connection, handle: actor.handle, key: key, command: commandText)
-            }
-            if let earlier = try await earlier() { return earlier }
-            for _ in 0..<Self.casAttempts {
+        /// The answer this key already has, if any.
+        @Sendable func earlier(_ connection: PostgresConnection) async throws -> Applied? {
+            guard let key else { return nil }
+            return try await self.replay(connection, handle: actor.handle, key: key, command: commandText)
+        }
+        let raced = try await read { connection -> Applied? in
+            if let earlier = try await earlier(connection) { return earlier }
+            for _ in 0..<self.optimisticAttempts {
                 let row = try await self.loadItem(connection, id: id)
                 let applied: Applied?
                 do {
@@ -121,20 +123,25 @@ extension Store {
                 } catch let error as StoreError {
                     // The item may have moved because a simultaneous use of this very key went
                     // first: then that use's answer is this one's too.
-                    if let earlier = try await earlier() { return earlier }
+                    if let earlier = try await earlier(connection) { return earlier }
                     throw error
                 }
                 if let applied { return applied }
                 // Another command moved the item between the read and the write: if it was this
                 // key's twin, answer with its event; otherwise decide again on the new state.
-                if let earlier = try await earlier() { return earlier }
+                if let earlier = try await earlier(connection) { return earlier }
             }
-            throw StoreError.unavailable("item \(id) changed under \(Self.casAttempts) attempts in a row; try again")
+            return nil
+        }
+        if let raced { return raced }
+        lockedWrites.withLockedValue { $0 += 1 }
+        return try await transaction { connection in
+            let row = try await self.lockItem(connection, id: id)
+            if let earlier = try await earlier(connection) { return earlier }
+            return try await self.applyLocked(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,
+                                              key: key, commandText: commandText, now: now)
         }
     }
-
-    /// How many times a command is decided again when other commands keep moving its item.
-    static let casAttempts = 64
 
     /// Decides and writes `command` on an item already locked in this transaction.
     func applyLocked(_ connection: PostgresConnection, row: ItemRow, command: Command, actor: Actor, ifVersion: Int?,

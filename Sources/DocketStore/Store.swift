@@ -6,9 +6,9 @@ import NIOCore
 import NIOPosix
 import PostgresNIO
 
-/// Every change to Docket's data goes through the store: it loads an item's snapshot under
-/// its row lock, asks the engine to decide, and writes the item, its event and the hash chain
-/// in one transaction.
+/// Every change to Docket's data goes through the store: it loads an item's snapshot, asks the
+/// engine to decide, and writes the item, its event and the hash chain in one statement that
+/// applies only if the item has not moved meanwhile.
 public final class Store: Sendable {
     public let client: PostgresClient
     let logger: Logger
@@ -25,8 +25,18 @@ public final class Store: Sendable {
     /// Event-loop-bound connections for ITEM.GET; nil to read through the pool only.
     let loopReaders: LoopReaders?
 
-    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10), loopReads: PostgresConnection.Configuration? = nil) {
+    /// How many times a command is decided again without a lock when other commands keep
+    /// moving its item; after that it takes the item's row lock and waits its turn.
+    let optimisticAttempts: Int
+    /// Commands that took the row lock after losing `optimisticAttempts` races (INFO's
+    /// `contended_writes`).
+    let lockedWrites = NIOLockedValueBox(0)
+    public var contendedWrites: Int { lockedWrites.withLockedValue { $0 } }
+
+    public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10), loopReads: PostgresConnection.Configuration? = nil,
+                optimisticAttempts: Int = 8) {
         self.client = client
+        self.optimisticAttempts = max(0, optimisticAttempts)
         self.logger = logger
         let queryLogger = logger.logLevel <= .debug ? logger : Logger(label: logger.label, factory: { _ in SwiftLogNoOpLogHandler() })
         self.queryLogger = queryLogger

@@ -86,6 +86,54 @@ struct StoreTests {
         }
     }
 
+    @Test("a crowd on one item: commands that keep losing the race take the row lock and all succeed", arguments: [0, 1])
+    func crowdTakesTheLock(optimisticAttempts: Int) async throws {
+        try await TestDatabase.withDatabase { url in
+            try await DatabaseLocation.withClient(url: url, maximumConnections: 24, logger: TestDatabase.logger) { client in
+                let store = Store(client: client, logger: TestDatabase.logger, optimisticAttempts: optimisticAttempts)
+                try await World.build(store)
+                let sec = try await store.actor("sec")
+                let id = try await store.create(workflow: "loop", NewItem(title: "Loop"), actor: sec, now: World.t0).item.id
+                let (tasks, each) = (16, 12)
+                // Every fire is answered with its own version; none is turned away.
+                let versions = try await withThrowingTaskGroup(of: [Int].self) { group in
+                    for t in 0..<tasks {
+                        group.addTask {
+                            var mine: [Int] = []
+                            for i in 0..<each {
+                                // Every third fire is keyed and sent twice: one event, one answer.
+                                let key = i % 3 == 0 ? "t\(t)-\(i)" : nil
+                                let applied = try await store.apply(.fire(transition: "touch"), to: id, actor: sec, key: key, now: World.t0)
+                                if let key {
+                                    let again = try await store.apply(.fire(transition: "touch"), to: id, actor: sec, key: key, now: World.t0)
+                                    #expect(again.replayed && again.event.version == applied.event.version)
+                                }
+                                mine.append(applied.event.version)
+                            }
+                            return mine
+                        }
+                    }
+                    var all: [Int] = []
+                    for try await v in group { all += v }
+                    return all
+                }
+                #expect(versions.sorted() == Array(2...(tasks * each + 1)), "one version per acknowledged fire")
+                if optimisticAttempts == 0 {
+                    #expect(store.contendedWrites == versions.count, "every write that was not a replay took the lock")
+                } else {
+                    #expect(store.contendedWrites > 0, "16 tasks on one item must have lost one race in a row")
+                }
+                let history = try await store.history(id, actor: sec)
+                #expect(history.map(\.version) == Array(1...(tasks * each + 1)))
+                #expect(try await store.verify(item: id).ok)
+                // IFVERSION still decides on the row it reads under the lock.
+                await #expect(throws: StoreError.conflict(item: id, current: tasks * each + 1, expected: 1)) {
+                    try await store.apply(.fire(transition: "touch"), to: id, actor: sec, ifVersion: 1, now: World.t0)
+                }
+            }
+        }
+    }
+
     @Test("an idempotency key repeats the first answer and appends nothing")
     func idempotency() async throws {
         try await TestDatabase.withStore { store, _ in
