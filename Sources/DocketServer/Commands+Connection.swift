@@ -166,6 +166,7 @@ enum ServerInfo {
                        ("auth_failures", String(counts.authFailures)), ("timers_fired", String(counts.timersFired)),
                        ("watch_events_pushed", String(counts.eventsPushed)), ("database_operations_in_flight", String(counts.databaseInFlight)),
                        ("database_pool_size", String(services.configuration.poolSize)), ("loop_reads", String(services.store.loopReads)),
+                       ("loop_read_queries", String(services.store.loopReadQueries)),
                        ("contended_writes", String(services.store.contendedWrites))]),
             ("Commandstats", services.metrics.commandStats.map { name, s in
                 ("cmdstat_" + name.lowercased().replacingOccurrences(of: " ", with: "|"),

@@ -20,6 +20,8 @@ public final class LoopReaders: Sendable {
     private let readers = NIOLockedValueBox<[ObjectIdentifier: LoopReader]?>([:])
     /// Reads answered on a loop's own connection (INFO's `loop_reads`).
     let reads = NIOLockedValueBox(0)
+    /// Queries those reads took (INFO's `loop_read_queries`): fewer when reads were batched.
+    let queries = NIOLockedValueBox(0)
 
     /// How the loops' connections show in `pg_stat_activity`.
     public static let applicationName = "docket loop reader"
@@ -54,6 +56,12 @@ public final class LoopReaders: Sendable {
 }
 
 /// One event loop's connection. Its state is touched on that loop only.
+///
+/// Reads are batched: while one query is out, the ids asked for meanwhile wait, and go
+/// together in the next query (`WHERE id = ANY(...)`) when it returns. A lone read is one
+/// query at once, as before; under load PostgreSQL parses, plans and answers once for many
+/// reads instead of once each, and the connection is never idle while reads wait. Every read
+/// is sent after it was asked, so it sees every write acknowledged before it arrived.
 final class LoopReader: @unchecked Sendable {
     let loop: any EventLoop
     let owner: LoopReaders
@@ -61,47 +69,104 @@ final class LoopReader: @unchecked Sendable {
     private var connecting = false
     private var closed = false
     private var nextAttempt = NIODeadline.uptimeNanoseconds(0)
+    /// Reads waiting for the query out now to return.
+    private var waiting: [(id: String, promise: EventLoopPromise<ItemRow?>)] = []
+    /// The reads of the query out now; nil when none is.
+    private var inFlight: Batch?
+
+    /// The most ids one query asks for.
+    static let maxBatch = 64
+
+    /// The reads one query answers.
+    final class Batch {
+        let reads: [(id: String, promise: EventLoopPromise<ItemRow?>)]
+        init(_ reads: [(id: String, promise: EventLoopPromise<ItemRow?>)]) { self.reads = reads }
+        func fail(_ error: any Error) { for read in reads { read.promise.fail(error) } }
+    }
+
+    static let sql = "SELECT \(ItemRow.columns) FROM items WHERE id = ANY($1)"
 
     init(loop: any EventLoop, owner: LoopReaders) {
         self.loop = loop
         self.owner = owner
     }
 
-    /// The rows of `query`, on this loop; nil when no connection is open (one is being opened).
-    /// Fails with `StoreError.unavailable` when PostgreSQL does not answer within the timeout
-    /// (the connection is then closed, so a frozen server is not asked again).
-    func rows(_ query: PostgresQuery) -> EventLoopFuture<[PostgresRow]>? {
+    /// Item `id`'s row (nil when there is none), read on this loop; nil when no connection is
+    /// open (one is being opened). Fails with `StoreError.unavailable` when PostgreSQL does not
+    /// answer within the timeout (the connection is then closed, so a frozen server is not
+    /// asked again), and with `NeedsPooledRead` when the connection is lost under the read.
+    func item(_ id: String) -> EventLoopFuture<ItemRow?>? {
         loop.preconditionInEventLoop()
         guard let connection, !connection.isClosed else {
             self.connection = nil
             open()
             return nil
         }
-        let promise = loop.makePromise(of: [PostgresRow].self)
+        let promise = loop.makePromise(of: ItemRow?.self)
+        waiting.append((id, promise))
+        if inFlight == nil { send(on: connection) }
+        return promise.futureResult
+    }
+
+    /// Sends the waiting reads as one query.
+    private func send(on connection: PostgresConnection) {
+        let count = min(waiting.count, Self.maxBatch)
+        let batch = Batch(Array(waiting.prefix(count)))
+        waiting.removeFirst(count)
+        inFlight = batch
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(batch.reads.map(\.id))
         let late = StoreError.unavailable("PostgreSQL did not answer within \(owner.timeout.nanoseconds / 1_000_000) ms")
         let timer = loop.scheduleTask(in: owner.timeout) {
-            promise.fail(late)
+            guard self.inFlight === batch else { return }
+            self.inFlight = nil
+            batch.fail(late)
             self.drop(connection)
         }
-        connection.query(query, logger: owner.logger).whenComplete { result in
+        connection.query(PostgresQuery(unsafeSQL: Self.sql, binds: binds), logger: owner.logger).whenComplete { result in
             timer.cancel()
+            guard self.inFlight === batch else { return }
+            self.inFlight = nil
             switch result {
             case let .success(answer):
-                self.owner.reads.withLockedValue { $0 += 1 }
-                promise.succeed(answer.rows)
+                var rows: [String: ItemRow] = [:]
+                do {
+                    for row in answer.rows {
+                        let item = try ItemRow(row)
+                        rows[item.snapshot.id] = item
+                    }
+                    self.owner.reads.withLockedValue { $0 += batch.reads.count }
+                    self.owner.queries.withLockedValue { $0 += 1 }
+                    for read in batch.reads { read.promise.succeed(rows[read.id]) }
+                } catch {
+                    batch.fail(StoreError.unavailable("an item row could not be read: \(error)"))
+                }
             case let .failure(error):
                 if connection.isClosed || Self.lostConnection(error) {
                     // The connection went away under the query (the server ended the backend:
                     // a restart, a failover, pg_terminate_backend): the pooled path answers
-                    // this read, and the loop reconnects later.
+                    // these reads, and the loop reconnects later.
                     self.drop(connection)
-                    promise.fail(NeedsPooledRead())
+                    batch.fail(NeedsPooledRead())
                 } else {
-                    promise.fail((error as? PSQLError).map(Store.translate) ?? StoreError.unavailable(String(describing: error)))
+                    batch.fail((error as? PSQLError).map(Store.translate) ?? StoreError.unavailable(String(describing: error)))
                 }
             }
+            self.sendWaiting()
         }
-        return promise.futureResult
+    }
+
+    /// Sends what waited behind the query that just ended, or hands it to the pooled path when
+    /// that query's connection is gone.
+    private func sendWaiting() {
+        guard inFlight == nil, !waiting.isEmpty else { return }
+        if let connection, !connection.isClosed {
+            send(on: connection)
+        } else {
+            let stranded = waiting
+            waiting = []
+            for read in stranded { read.promise.fail(NeedsPooledRead()) }
+        }
     }
 
     /// Errors that end this connection rather than this query: the failure arrives before
@@ -137,6 +202,7 @@ final class LoopReader: @unchecked Sendable {
         if self.connection === connection { self.connection = nil }
         nextAttempt = .now() + .seconds(1)
         let _: EventLoopFuture<Void> = connection.close()
+        sendWaiting()
     }
 
     func close() {
@@ -154,12 +220,9 @@ extension Store {
     /// with its workflow definition. Nil when that loop has no open connection; the future
     /// fails with `NeedsPooledRead` when the definition is not cached yet.
     public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop) -> EventLoopFuture<(ItemSnapshot, WorkflowDefinition)>? {
-        guard let readers = loopReaders else { return nil }
-        let query = PostgresQuery(unsafeSQL: LoadItemStatement.sql, binds: LoadItemStatement(id: id).makeBindings())
-        guard let rows = readers.reader(on: loop)?.rows(query) else { return nil }
-        return rows.flatMapThrowing { rows in
-            guard let row = rows.first else { throw StoreError.notFound("item \(id)") }
-            let item = try ItemRow(row).snapshot
+        guard let readers = loopReaders, let row = readers.reader(on: loop)?.item(id) else { return nil }
+        return row.flatMapThrowing { row in
+            guard let item = row?.snapshot else { throw StoreError.notFound("item \(id)") }
             guard let definition = self.cachedDefinition(item.workflow, version: item.workflowVersion) else { throw NeedsPooledRead() }
             guard Engine.canSee(definition, item, actor: actor) else { throw StoreError.notFound("item \(id)") }
             return (item, definition)
@@ -176,4 +239,7 @@ extension Store {
 
     /// Reads answered on an event loop's own connection so far.
     public var loopReads: Int { loopReaders?.reads.withLockedValue { $0 } ?? 0 }
+
+    /// Queries the loop reads took so far (several reads that arrive together share one).
+    public var loopReadQueries: Int { loopReaders?.queries.withLockedValue { $0 } ?? 0 }
 }

@@ -10,10 +10,13 @@ import Testing
 /// one (`LoopReaders`), and through the pool otherwise: the answer must be the same either way.
 @Suite("ITEM.GET on the event loop's own connection", .timeLimit(.minutes(5)))
 struct LoopReadTests {
-    static func loopReads(_ admin: DocketClient) async throws -> Int {
+    static func loopReads(_ admin: DocketClient) async throws -> Int { try await stat(admin, "loop_reads") }
+
+    /// A number from INFO's Stats section; -1 when it is not there.
+    static func stat(_ admin: DocketClient, _ name: String) async throws -> Int {
         let info = try await admin.call("INFO", "stats").stringValue ?? ""
-        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("loop_reads:") }
-        return line.flatMap { Int($0.dropFirst("loop_reads:".count)) } ?? -1
+        let line = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix(name + ":") }
+        return line.flatMap { Int($0.dropFirst(name.count + 1)) } ?? -1
     }
 
     /// Closes the loop readers' connections from the server side, as a restart or an
@@ -80,6 +83,63 @@ struct LoopReadTests {
                         #expect(after > before, "the loop reconnected within 6 s")
                     }
                 }
+            }
+        }
+    }
+
+    @Test("reads asked for while a query is out go together in the next one: each client gets its own item, as it may see it")
+    func batchedReads() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            let papers = 12
+            try await server.withClient(user: "ana") { c in
+                for n in 1...papers {
+                    try await c.call("ITEM.CREATE", "policy-paper", "Paper \(n)", "THEME", "sustainability", "GROUP", "sustainability-wg")
+                }
+            }
+            try await server.withClient { admin in
+                // Wait until the loops' own connections answer.
+                try await server.withClient(user: "ana") { ana in
+                    var tries = 0
+                    while try await Self.loopReads(admin) == 0, tries < 200 {
+                        _ = try await ana.call("ITEM.GET", "PP-1")
+                        try await Task.sleep(for: .milliseconds(10))
+                        tries += 1
+                    }
+                }
+                let (reads, queries) = (try await Self.loopReads(admin), try await Self.stat(admin, "loop_read_queries"))
+                #expect(reads > 0 && queries > 0 && queries <= reads)
+                // 16 clients at once: ana sees every draft of her group, omar (another group)
+                // none of them; PP-999 is nobody's. Answers must not be crossed between them.
+                let (clients, rounds) = (16, 40)
+                let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for c in 0..<clients {
+                        group.addTask {
+                            let user = c % 2 == 0 ? "ana" : "omar"
+                            return try await server.withClient(user: user) { client in
+                                var wrong = 0
+                                for r in 0..<rounds {
+                                    let n = (c * 7 + r) % (papers + 1) + 1
+                                    let id = n > papers ? "PP-999" : "PP-\(n)"
+                                    let expected = user == "ana" && n <= papers ? "Paper \(n)" : nil
+                                    do {
+                                        let title = try await client.call("ITEM.GET", id)["title"]?.stringValue
+                                        if title != expected { wrong += 1 }
+                                    } catch let error as ServerError where error.code == "NOTFOUND" {
+                                        if expected != nil { wrong += 1 }
+                                    }
+                                }
+                                return wrong
+                            }
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+                #expect(wrong == 0, "\(wrong) of \(clients * rounds) reads answered with another item or visibility")
+                let (readsAfter, queriesAfter) = (try await Self.loopReads(admin), try await Self.stat(admin, "loop_read_queries"))
+                #expect(readsAfter - reads > clients * rounds / 2, "most reads went over the loops' own connections")
+                #expect(queriesAfter - queries < readsAfter - reads, "reads that arrived together were sent as one query")
+                print("loop reads: \(readsAfter - reads) reads in \(queriesAfter - queries) queries")
             }
         }
     }
