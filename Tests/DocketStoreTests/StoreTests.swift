@@ -223,6 +223,25 @@ struct StoreTests {
         }
     }
 
+    @Test("docket_micros and docket_ts are inlined into the queries that use them, and round-trip microseconds")
+    func timeHelpersInline() async throws {
+        try await TestDatabase.withStore { store, _ in
+            // A helper PostgreSQL cannot inline runs as a function call of its own per use:
+            // three per item row read. EXPLAIN VERBOSE shows the expression when it is inlined.
+            var plan: [String] = []
+            let rows = try await store.client.query(
+                "EXPLAIN VERBOSE SELECT docket_micros(created_at), docket_micros(due_at), docket_ts(42) FROM items WHERE id = 'PP-1'",
+                logger: TestDatabase.logger)
+            for try await line in rows.decode(String.self) { plan.append(line) }
+            #expect(plan.contains { $0.contains("Output:") }, "\(plan)")
+            #expect(!plan.joined().contains("docket_micros") && !plan.joined().contains("docket_ts"), "\(plan)")
+            for micros: Int64 in [0, 1, -1, 1_795_000_000_123_456, -2_208_988_800_000_001, 9_000_000_000_000_000_000 / 1000] {
+                let back = try await store.client.query("SELECT docket_micros(docket_ts(\(micros)))", logger: TestDatabase.logger)
+                for try await value in back.decode(Int64.self) { #expect(value == micros) }
+            }
+        }
+    }
+
     @Test("a changed definition becomes a new version; running items keep theirs")
     func workflowVersions() async throws {
         try await TestDatabase.withStore { store, _ in
