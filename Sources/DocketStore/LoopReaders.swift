@@ -84,7 +84,26 @@ final class LoopReader: @unchecked Sendable {
         func fail(_ error: any Error) { for read in reads { read.promise.fail(error) } }
     }
 
-    static let sql = "SELECT \(ItemRow.columns) FROM items WHERE id = ANY($1)"
+    /// The read, prepared on each loop connection as it opens, so PostgreSQL parses and plans
+    /// it once per connection: sent as an unnamed statement it was parsed and planned for every
+    /// query, which took longer than running it. PostgresNIO runs named statements only from
+    /// async code, so this one is prepared and executed in SQL.
+    static let prepare = "PREPARE docket_loop_items(text[]) AS SELECT \(ItemRow.columns) FROM items WHERE id = ANY($1)"
+
+    /// `EXECUTE` takes no bound parameters, so the ids are written into the statement. Only ids
+    /// made of what an item id can hold (letters, digits and `-`; `PP-12`) are; any other id
+    /// takes the pooled path, with the id bound as a parameter.
+    static func execute(_ ids: [String]) -> String {
+        "EXECUTE docket_loop_items('{" + ids.map { "\"" + $0 + "\"" }.joined(separator: ",") + "}')"
+    }
+
+    /// Whether `id` can be written into `execute`'s statement as it is.
+    static func isPlain(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+        }
+    }
 
     init(loop: any EventLoop, owner: LoopReaders) {
         self.loop = loop
@@ -102,6 +121,7 @@ final class LoopReader: @unchecked Sendable {
             open()
             return nil
         }
+        guard Self.isPlain(id) else { return loop.makeFailedFuture(NeedsPooledRead()) }
         let promise = loop.makePromise(of: ItemRow?.self)
         waiting.append((id, promise))
         if inFlight == nil { send(on: connection) }
@@ -114,8 +134,6 @@ final class LoopReader: @unchecked Sendable {
         let batch = Batch(Array(waiting.prefix(count)))
         waiting.removeFirst(count)
         inFlight = batch
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(batch.reads.map(\.id))
         let late = StoreError.unavailable("PostgreSQL did not answer within \(owner.timeout.nanoseconds / 1_000_000) ms")
         let timer = loop.scheduleTask(in: owner.timeout) {
             guard self.inFlight === batch else { return }
@@ -123,7 +141,7 @@ final class LoopReader: @unchecked Sendable {
             batch.fail(late)
             self.drop(connection)
         }
-        connection.query(PostgresQuery(unsafeSQL: Self.sql, binds: binds), logger: owner.logger).whenComplete { result in
+        connection.query(PostgresQuery(unsafeSQL: Self.execute(batch.reads.map(\.id))), logger: owner.logger).whenComplete { result in
             timer.cancel()
             guard self.inFlight === batch else { return }
             self.inFlight = nil
@@ -183,7 +201,12 @@ final class LoopReader: @unchecked Sendable {
         connecting = true
         // `self` is held until the attempt ends, so a connection that opens after close() is
         // still closed here and never dropped open.
-        PostgresConnection.connect(on: loop, configuration: owner.configuration, id: 0, logger: owner.logger).whenComplete { result in
+        let logger = owner.logger
+        PostgresConnection.connect(on: loop, configuration: owner.configuration, id: 0, logger: logger).flatMap { connection in
+            connection.query(PostgresQuery(unsafeSQL: Self.prepare), logger: logger)
+                .map { _ in connection }
+                .flatMapError { error in connection.close().flatMapThrowing { throw error } }
+        }.whenComplete { result in
             self.connecting = false
             switch result {
             case let .success(connection):

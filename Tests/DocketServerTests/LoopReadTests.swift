@@ -143,4 +143,39 @@ struct LoopReadTests {
             }
         }
     }
+
+    @Test("an id no item can have is read through the pool, bound as a parameter: NOTFOUND, nothing else happens")
+    func oddIDsTakeThePool() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            try await server.withClient(user: "ana") { ana in
+                try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
+                try await server.withClient { admin in
+                    var tries = 0
+                    while try await Self.loopReads(admin) == 0, tries < 200 {
+                        _ = try await ana.call("ITEM.GET", "PP-1")
+                        try await Task.sleep(for: .milliseconds(10))
+                        tries += 1
+                    }
+                    let before = try await Self.loopReads(admin)
+                    #expect(before > 0)
+                    // Quotes, braces, a comma, a space, Cyrillic, an overlong id: written into the
+                    // loop's EXECUTE they could break out of its literal; they never are.
+                    let odd = ["PP-1'); DROP TABLE items; --", "PP-1\"}", "PP-1,PP-2", "PP 1", "ПП-1", String(repeating: "P", count: 65), "NULL"]
+                    for id in odd {
+                        do {
+                            _ = try await ana.call("ITEM.GET", id)
+                            Issue.record("ITEM.GET \(id) answered")
+                        } catch let error as ServerError {
+                            #expect(error.code == "NOTFOUND", "\(id): \(error)")
+                        }
+                    }
+                    // Only "NULL" (letters alone) may take the loop path; the rest took the pool.
+                    #expect(try await Self.loopReads(admin) - before <= 1)
+                    #expect(try await ana.call("ITEM.GET", "PP-1")["title"]?.stringValue == "Urban heat islands")
+                    #expect(try await admin.call("ITEM.LIST").arrayValue?.count == 1)
+                }
+            }
+        }
+    }
 }
