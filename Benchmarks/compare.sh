@@ -83,6 +83,7 @@ for c in $CLIENTS; do
     DK[$c]=$(jnum "$OUT/fire-$c.json" .ops_per_second)
 done
 
+settle
 log "docket-bench get --clients 16"
 "${BENCH[@]}" get "${STATE[@]}" --clients 16 --duration "$DURATION" --warmup "$WARMUP" --json >"$OUT/get-16.json"
 jq -r '"get: 16 clients: \(.ops_per_second | floor) ops/s, p50 \(.latency.p50_us) us, p99 \(.latency.p99_us) us"' "$OUT/get-16.json"
