@@ -142,8 +142,10 @@ final class LoopReader: @unchecked Sendable {
         let timer = loop.scheduleTask(in: owner.timeout) {
             guard self.inFlight === batch else { return }
             self.inFlight = nil
-            batch.fail(late)
+            // Dropped first: the failures' callbacks may ask for the next read at once, and
+            // it must not go to this connection.
             self.drop(connection)
+            batch.fail(late)
         }
         connection.query(PostgresQuery(unsafeSQL: Self.execute(batch.reads.map(\.id))), logger: owner.logger).whenComplete { result in
             timer.cancel()
@@ -195,7 +197,7 @@ final class LoopReader: @unchecked Sendable {
     /// the channel is seen closed (a FATAL from the server fails the query first).
     static func lostConnection(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return false }
-        if [.serverClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
+        if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
         guard let state = error.serverInfo?[.sqlState] else { return false }
         return state.hasPrefix("08") || state.hasPrefix("57P0")
     }

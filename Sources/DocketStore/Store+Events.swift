@@ -25,10 +25,10 @@ extension Store {
     ///
     /// Its commit does not wait for the WAL flush (`synchronous_commit` off for this transaction
     /// alone). Waiting doubled the flushes of a busy engine, and a command's commit queued
-    /// behind the sequencer's flush. Nothing is lost by not waiting: a numbering that a crash
-    /// took away is made again, with the same numbers, because it is decided only by the
-    /// (xid, id) order of events that are already durable. A lost numbering can only be the
-    /// latest, since WAL is flushed in order: any command's commit written after it was never
+    /// behind the sequencer's flush. Nothing is lost by not waiting: numberings that a crash
+    /// took away are made again, with the same numbers, because they are decided only by the
+    /// (xid, id) order of events that are already durable. Only the latest numberings can be
+    /// lost, since WAL is flushed in order: any command's commit written after them was never
     /// acknowledged either.
     @discardableResult
     public func sequenceEvents(limit: Int = 10_000) async throws -> Int {

@@ -135,7 +135,12 @@ extension Store {
         }
         if let raced { return raced }
         lockedWrites.withLockedValue { $0 += 1 }
+        // Waiting for the lock ends before the store's timeout answers, so the answer is never
+        // UNAVAILABLE for a write that then commits.
+        let (seconds, attoseconds) = timeout.components
+        let lockTimeoutMS = max(1, (seconds * 1000 + attoseconds / 1_000_000_000_000_000) * 3 / 4)
         return try await transaction { connection in
+            try await connection.query("SET LOCAL lock_timeout = \(unescaped: String(lockTimeoutMS))", logger: self.queryLogger)
             let row = try await self.lockItem(connection, id: id)
             if let earlier = try await earlier(connection) { return earlier }
             return try await self.applyLocked(connection, row: row, command: command, actor: actor, ifVersion: ifVersion,

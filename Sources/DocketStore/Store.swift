@@ -106,6 +106,9 @@ public final class Store: Sendable {
             case "23503": return .notFound(error.serverInfo?[.detail] ?? message)
             case "23514", "22P02", "22001", "22021", "54000": return .invalid(message)
             case "42501": return .noPermission(message)
+            // A deadlock, a serialization failure, a lock not granted within lock_timeout: the
+            // transaction was rolled back and nothing was written; trying again can succeed.
+            case "40P01", "40001", "55P03": return .unavailable("\(message); nothing was written, try again")
             // Connection exceptions, insufficient resources, operator intervention (shutdown,
             // statement cancelled), system errors: the database is not there to answer.
             case let s where s.hasPrefix("08") || s.hasPrefix("53") || s.hasPrefix("57") || s.hasPrefix("58"):

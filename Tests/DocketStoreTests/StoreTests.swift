@@ -134,6 +134,39 @@ struct StoreTests {
         }
     }
 
+    @Test("waiting for an item's lock ends before the store's timeout: UNAVAILABLE, nothing written")
+    func lockWaitEnds() async throws {
+        try await TestDatabase.withDatabase { url in
+            try await DatabaseLocation.withClient(url: url, maximumConnections: 4, logger: TestDatabase.logger) { client in
+                // Every command takes the lock at once, and waits for it at most 3 s (the store's
+                // own timeout, 4 s, would answer "no answer from PostgreSQL" instead).
+                let store = Store(client: client, logger: TestDatabase.logger, timeout: .seconds(4), optimisticAttempts: 0)
+                try await World.build(store)
+                let sec = try await store.actor("sec")
+                let id = try await store.create(workflow: "loop", NewItem(title: "Loop"), actor: sec, now: World.t0).item.id
+                // Another session holds the item's row lock for 5 s.
+                let holder = Task {
+                    try await client.withConnection { c in
+                        try await c.query("BEGIN", logger: TestDatabase.logger)
+                        try await c.query("SELECT 1 FROM items WHERE id = \(id) FOR UPDATE", logger: TestDatabase.logger)
+                        try await c.query("SELECT pg_sleep(5)", logger: TestDatabase.logger)
+                        try await c.query("ROLLBACK", logger: TestDatabase.logger)
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                do {
+                    _ = try await store.apply(.fire(transition: "touch"), to: id, actor: sec, now: World.t0)
+                    Issue.record("the fire went through a held lock")
+                } catch let StoreError.unavailable(message) {
+                    #expect(message.contains("lock timeout") && message.contains("nothing was written"), "\(message)")
+                }
+                try await holder.value
+                #expect(try await store.item(id, actor: sec).version == 1)
+                #expect(try await store.apply(.fire(transition: "touch"), to: id, actor: sec, now: World.t0).event.version == 2)
+            }
+        }
+    }
+
     @Test("an idempotency key repeats the first answer and appends nothing")
     func idempotency() async throws {
         try await TestDatabase.withStore { store, _ in
@@ -230,7 +263,7 @@ struct StoreTests {
             // three per item row read. EXPLAIN VERBOSE shows the expression when it is inlined.
             var plan: [String] = []
             let rows = try await store.client.query(
-                "EXPLAIN VERBOSE SELECT docket_micros(created_at), docket_micros(due_at), docket_ts(42) FROM items WHERE id = 'PP-1'",
+                "EXPLAIN VERBOSE SELECT docket_micros(created_at), docket_micros(due_at), docket_ts(version::int8) FROM items WHERE id = 'PP-1'",
                 logger: TestDatabase.logger)
             for try await line in rows.decode(String.self) { plan.append(line) }
             #expect(plan.contains { $0.contains("Output:") }, "\(plan)")
@@ -302,8 +335,9 @@ struct StoreTests {
             #expect(try await store.readEvents(after: 80, count: 10).map(\.seq) == [81])
 
             // The sequencer commits without waiting for the WAL flush, so a crash may take its
-            // latest numbering away (never an earlier one: WAL is flushed in order). Made
-            // again, in other batch sizes, it gives every event the number it had.
+            // latest numberings away (never one older than an acknowledged command: WAL is
+            // flushed in order). Made again, in other batch sizes, they give every event the
+            // number it had.
             func numbering() async throws -> [Int64: Int64] {
                 var out: [Int64: Int64] = [:]
                 for try await (seq, event) in try await store.client.query("SELECT seq, event_id FROM event_log", logger: TestDatabase.logger)
