@@ -12,6 +12,18 @@ import Testing
 struct LoopReadTests {
     static func loopReads(_ admin: DocketClient) async throws -> Int { try await stat(admin, "loop_reads") }
 
+    /// Reads `id` as `reader` (expecting `title`) until an ITEM.GET has been answered on an event
+    /// loop's own connection, which the first reads open in the background; the loop reads then.
+    static func untilLoopReads(_ admin: DocketClient, _ reader: DocketClient, _ id: String, title: String) async throws -> Int {
+        for _ in 0..<200 {
+            #expect(try await reader.call("ITEM.GET", id)["title"]?.stringValue == title)
+            let reads = try await loopReads(admin)
+            if reads > 0 { return reads }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return 0
+    }
+
     /// A number from INFO's Stats section; -1 when it is not there.
     static func stat(_ admin: DocketClient, _ name: String) async throws -> Int {
         let info = try await admin.call("INFO", "stats").stringValue ?? ""
@@ -41,13 +53,7 @@ struct LoopReadTests {
             try await server.withClient { admin in
                 try await server.withClient(user: "ana") { ana in
                     try await server.withClient(user: "omar") { omar in
-                        // The first reads open the loop's connection in the background.
-                        var reads = 0
-                        for _ in 0..<200 where reads == 0 {
-                            #expect(try await ana.call("ITEM.GET", "PP-1")["title"]?.stringValue == "Urban heat islands")
-                            reads = try await Self.loopReads(admin)
-                            if reads == 0 { try await Task.sleep(for: .milliseconds(10)) }
-                        }
+                        let reads = try await Self.untilLoopReads(admin, ana, "PP-1", title: "Urban heat islands")
                         #expect(reads > 0, "no ITEM.GET was answered on an event loop's own connection")
 
                         // The loop path checks visibility like the pooled one, and unknown ids
@@ -100,12 +106,7 @@ struct LoopReadTests {
             try await server.withClient { admin in
                 // Wait until the loops' own connections answer.
                 try await server.withClient(user: "ana") { ana in
-                    var tries = 0
-                    while try await Self.loopReads(admin) == 0, tries < 200 {
-                        _ = try await ana.call("ITEM.GET", "PP-1")
-                        try await Task.sleep(for: .milliseconds(10))
-                        tries += 1
-                    }
+                    _ = try await Self.untilLoopReads(admin, ana, "PP-1", title: "Paper 1")
                 }
                 let (reads, queries) = (try await Self.loopReads(admin), try await Self.stat(admin, "loop_read_queries"))
                 #expect(reads > 0 && queries > 0 && queries <= reads)
@@ -151,13 +152,7 @@ struct LoopReadTests {
             try await server.withClient(user: "ana") { ana in
                 try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
                 try await server.withClient { admin in
-                    var tries = 0
-                    while try await Self.loopReads(admin) == 0, tries < 200 {
-                        _ = try await ana.call("ITEM.GET", "PP-1")
-                        try await Task.sleep(for: .milliseconds(10))
-                        tries += 1
-                    }
-                    let before = try await Self.loopReads(admin)
+                    let before = try await Self.untilLoopReads(admin, ana, "PP-1", title: "Urban heat islands")
                     #expect(before > 0)
                     // Quotes, braces, a comma, a space, Cyrillic, an overlong id: written into the
                     // loop's EXECUTE they could break out of its literal; they never are.
