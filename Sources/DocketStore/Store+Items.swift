@@ -103,7 +103,7 @@ extension Store {
     /// command moved the item in between, nothing is written and the command is decided again
     /// on the new row, without holding a transaction open across the decision. A command that
     /// loses `optimisticAttempts` times in a row (a crowd on one item) stops racing: it takes
-    /// the item's row lock and waits its turn, so every command ends, however busy the item.
+    /// the item's row lock and waits its turn, for at most three quarters of the store's timeout.
     /// `IFVERSION` is checked against the row the decision is made on.
     func applyOnce(_ command: Command, to id: String, actor: Actor, ifVersion: Int?, key: String?, now: Date) async throws -> Applied {
         let commandText = Self.describe(command, id: id)
@@ -137,8 +137,7 @@ extension Store {
         lockedWrites.withLockedValue { $0 += 1 }
         // Waiting for the lock ends before the store's timeout answers, so the answer is never
         // UNAVAILABLE for a write that then commits.
-        let (seconds, attoseconds) = timeout.components
-        let lockTimeoutMS = max(1, (seconds * 1000 + attoseconds / 1_000_000_000_000_000) * 3 / 4)
+        let lockTimeoutMS = max(1, TimeAmount(timeout).nanoseconds / 1_000_000 * 3 / 4)
         return try await transaction { connection in
             try await connection.query("SET LOCAL lock_timeout = \(unescaped: String(lockTimeoutMS))", logger: self.queryLogger)
             let row = try await self.lockItem(connection, id: id)
