@@ -133,11 +133,9 @@ public final class AdminServer: Service, Sendable {
                         if let idle = configuration.idleTimeout {
                             try sync.addHandler(IdleStateHandler(readTimeout: TimeAmount(idle)))
                         }
-                        let decoder = RESPRequestDecoder(limits: configuration.limits)
-                        try sync.addHandler(ByteToMessageHandler(decoder, maximumBufferSize: configuration.limits.maxBulkLength + 64 * 1024))
                         let id = registry.makeID()
                         let address = child.remoteAddress?.description ?? "?"
-                        try sync.addHandler(SessionHandler(router: router, decoder: decoder, registry: registry, id: id, address: address, logger: logger))
+                        try sync.addHandler(SessionHandler(router: router, limits: configuration.limits, registry: registry, id: id, address: address, logger: logger))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)

@@ -51,13 +51,32 @@ struct CommandRouter: Sendable {
     /// Commands after which open sessions re-check their token and roles.
     static let directoryChanging: Set<String> = ["USER.GRANT", "USER.REVOKE", "TOKEN.REVOKE", "USER.ADD", "MEMBER.ADD"]
 
+    /// A command's handler and the rules `route` applies before it runs, looked up together in
+    /// one table lookup per request.
+    struct Entry: Sendable {
+        let handler: Handler
+        /// Runs without AUTH.
+        let beforeAuth: Bool
+        /// Allowed on a RESP2 connection that is watching.
+        let whileWatching: Bool
+        /// Open sessions re-check their token and roles after it.
+        let changesDirectory: Bool
+
+        init(_ name: String, _ handler: @escaping Handler) {
+            self.handler = handler
+            beforeAuth = CommandRouter.beforeAuth.contains(name)
+            whileWatching = CommandRouter.whileWatchingRESP2.contains(name)
+            changesDirectory = CommandRouter.directoryChanging.contains(name)
+        }
+    }
+
     /// A request's words resolved against the command table, once per request.
     struct Request {
         var words: [String]
         /// Upper-cased, two words for `CLIENT SETNAME`, `COMMAND DOCS`, `CONFIG GET`.
         var name: String
         var rest: [String]
-        var handler: Handler?
+        var entry: Entry?
         /// The command's name for metrics labels (`ITEM.GET`, `COMMAND`), or `unknown`.
         var metricName: String
     }
@@ -68,15 +87,16 @@ struct CommandRouter: Sendable {
     static func resolve(_ words: [String]) -> Request {
         var name = words.first?.uppercased() ?? ""
         var rest = Array(words.dropFirst())
-        if twoWordCommands.contains(name), let sub = rest.first {
+        // Only the two-word commands start with C: most requests skip the set lookup.
+        if name.utf8.first == UInt8(ascii: "C"), twoWordCommands.contains(name), let sub = rest.first {
             name += " " + sub.uppercased()
             rest.removeFirst()
         }
-        if let handler = table[name] {
-            return Request(words: words, name: name, rest: rest, handler: handler, metricName: name)
+        if let entry = entries[name] {
+            return Request(words: words, name: name, rest: rest, entry: entry, metricName: name)
         }
-        let handler = name.hasPrefix("COMMAND") ? table["COMMAND"] : nil
-        return Request(words: words, name: name, rest: rest, handler: handler, metricName: handler == nil ? "unknown" : "COMMAND")
+        let entry = name.hasPrefix("COMMAND") ? entries["COMMAND"] : nil
+        return Request(words: words, name: name, rest: rest, entry: entry, metricName: entry == nil ? "unknown" : "COMMAND")
     }
 
     static let whileWatchingRESP2: Set<String> = ["PING", "QUIT", "UNWATCH", "WATCH", "RESET"]
@@ -84,23 +104,23 @@ struct CommandRouter: Sendable {
     func route(_ request: Request, session: SessionInfo) -> Outcome {
         guard !request.words.isEmpty else { return .reply(.error("ERR empty command")) }
         let (name, rest) = (request.name, request.rest)
-        guard let handler = request.handler else {
+        guard let entry = request.entry else {
             let shown = request.words.prefix(3).map { "'\($0.prefix(40))'" }.joined(separator: " ")
             return .reply(.error("ERR unknown command \(shown)"))
         }
-        if session.actor == nil, !Self.beforeAuth.contains(name) {
+        if session.actor == nil, !entry.beforeAuth {
             return .reply(.error("NOAUTH Authentication required: AUTH user token"))
         }
-        if session.watching != nil, session.version == .resp2, !Self.whileWatchingRESP2.contains(name) {
+        if session.watching != nil, session.version == .resp2, !entry.whileWatching {
             return .reply(.error("ERR only PING, QUIT and UNWATCH are allowed while watching in RESP2 (use HELLO 3 to mix)"))
         }
         let outcome: Outcome
-        if let actor = session.actor, !Self.beforeAuth.contains(name), session.authEpoch != services.directory.current {
-            outcome = recheck(actor, handler, Arguments(name: name, words: rest), session)
+        if let actor = session.actor, !entry.beforeAuth, session.authEpoch != services.directory.current {
+            outcome = recheck(actor, entry.handler, Arguments(name: name, words: rest), session)
         } else {
-            outcome = dispatch(handler, Arguments(name: name, words: rest), session)
+            outcome = dispatch(entry.handler, Arguments(name: name, words: rest), session)
         }
-        guard Self.directoryChanging.contains(name), case let .later(body) = outcome else { return outcome }
+        guard entry.changesDirectory, case let .later(body) = outcome else { return outcome }
         let directory = services.directory
         return .later {
             let result = await body()
@@ -183,4 +203,6 @@ struct CommandRouter: Sendable {
         for (name, handler) in migrateCommands { t[name] = handler }
         return t
     }()
+
+    static let entries: [String: Entry] = Dictionary(uniqueKeysWithValues: table.map { ($0.key, Entry($0.key, $0.value)) })
 }

@@ -125,10 +125,14 @@ public enum RESPEncoder {
 
     private static func writeLine(_ type: UInt8, _ text: String, into buffer: inout ByteBuffer) {
         buffer.writeInteger(type)
-        if text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
-            buffer.writeBytes(text.utf8.map { $0 == 0x0D || $0 == 0x0A ? UInt8(ascii: " ") : $0 })
-        } else {
-            buffer.writeString(text)
+        // Written first, then any CR or LF in it turned to a space, in place: cheaper than
+        // scanning the string's UTF-8 view before writing it.
+        let start = buffer.writerIndex - buffer.readerIndex
+        let count = buffer.writeString(text)
+        buffer.withUnsafeMutableReadableBytes { bytes in
+            for i in start..<(start + count) where bytes[i] == 0x0D || bytes[i] == 0x0A {
+                bytes[i] = UInt8(ascii: " ")
+            }
         }
         buffer.writeStaticString("\r\n")
     }
