@@ -103,6 +103,8 @@ let package = Package(
                 "DocketClient", "DocketWire",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/Sources/DocketBenchKit"
         ),
@@ -114,7 +116,15 @@ let package = Package(
             ],
             path: "Benchmarks/Sources/docket-bench"
         ),
-        .testTarget(name: "DocketBenchTests", dependencies: ["DocketBenchKit"]),
+        .testTarget(
+            name: "DocketBenchTests",
+            dependencies: [
+                "DocketBenchKit", "DocketClient", "DocketWire",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore"]),
         .testTarget(
             name: "DocketClientTests",

@@ -13,8 +13,9 @@ struct Request {
     var member = ""
 }
 
-/// What a worker sends next, and how it learns from the replies.
-protocol Workload {
+/// What a worker sends next, and how it learns from the replies. Sendable: each worker's
+/// workload is made before the connections and moves to the worker that runs it.
+protocol Workload: Sendable {
     mutating func next(_ rng: inout SplitMix64) -> Request
     /// Called with each reply; `error` is the class of an error reply (`DENIED`...), nil on success.
     mutating func completed(_ request: Request, error: String?)
