@@ -43,6 +43,7 @@ public final class ServerMetrics: Sendable {
                 labels: [("command", name), ("outcome", outcome)])
         }
 
+        /// One command answered: `outcome` is `ok` or the error class (`DENIED`, `UNAVAILABLE`, ...).
         func record(outcome: String, duration elapsed: Duration) {
             let failed = outcome != "ok"
             stats.withLockedValue { s in
@@ -120,11 +121,6 @@ public final class ServerMetrics: Sendable {
             o[command] = meter
             return meter
         }
-    }
-
-    /// One command answered: `outcome` is `ok` or the error class (`DENIED`, `UNAVAILABLE`, ...).
-    func recordCommand(_ command: String, outcome: String, duration: Duration) {
-        meter(command).record(outcome: outcome, duration: duration)
     }
 
     /// Per command that has been called: calls, failures, time.

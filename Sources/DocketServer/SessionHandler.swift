@@ -42,6 +42,8 @@ final class SessionHandler: ChannelDuplexHandler {
     /// The command being answered, for metrics and logs: its name, request id and start.
     var current: (name: String, request: Int, started: ContinuousClock.Instant)?
     var requests = 0
+    /// The meter of the last command answered.
+    var lastMeter: ServerMetrics.CommandMeter?
     var closeAfterReply = false
     /// Replies encoded but not yet handed to the channel.
     var pending: ByteBuffer?
@@ -318,7 +320,10 @@ final class SessionHandler: ChannelDuplexHandler {
             let elapsed = ContinuousClock.now - started
             var (outcome, message) = ("ok", "")
             if case let .error(text) = value { (outcome, message) = (String(text.prefix { $0 != " " }), text) }
-            router.services.metrics.recordCommand(name, outcome: outcome, duration: elapsed)
+            // The last command's meter again when the name matches (a pipelined run of one
+            // command), else one lookup.
+            if lastMeter?.name != name { lastMeter = router.services.metrics.meter(name) }
+            lastMeter!.record(outcome: outcome, duration: elapsed)
             if outcome == "UNAVAILABLE" || outcome == "ERR" && name != "unknown" && logger.logLevel <= .info {
                 logger.info("command failed", metadata: ["docket.request": "\(session.id)-\(request)", "docket.command": "\(name)",
                                                          "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
