@@ -8,20 +8,51 @@ import Prometheus
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
 
-    /// Per command name: what INFO's `# Commandstats` shows.
+    /// Per command name: what INFO's `# Commandstats` shows, and its duration histogram.
     struct CommandStats: Sendable {
         var calls = 0
         var failed = 0
         var microseconds: Int64 = 0
+        /// Commands per bucket of `latencyBuckets` (not cumulative), and over the last bound.
+        var buckets = [Int](repeating: 0, count: ServerMetrics.latencyBuckets.count + 1)
+        /// Total seconds, the histogram's `_sum`.
+        var seconds: Double = 0
+    }
+
+    /// Successful answers of one command a session has not handed to its meter yet: a
+    /// pipelined run of PINGs takes the meter's lock once per batch, not once per PING.
+    struct Tally {
+        var meter: CommandMeter?
+        var calls = 0
+        var microseconds: Int64 = 0
+        var seconds: Double = 0
+        var buckets = [Int](repeating: 0, count: ServerMetrics.latencyBuckets.count + 1)
+
+        mutating func add(_ elapsed: Duration) {
+            let (whole, attoseconds) = elapsed.components
+            let seconds = Double(whole) + Double(attoseconds) * 1e-18
+            calls += 1
+            microseconds += elapsed.microseconds
+            self.seconds += seconds
+            buckets[ServerMetrics.bucket(of: seconds)] += 1
+        }
+
+        /// Hands what is counted to the meter and starts again empty.
+        mutating func flush() {
+            guard let meter else { return }
+            if calls > 0 { meter.record(self) }
+            self.meter = nil
+            (calls, microseconds, seconds) = (0, 0, 0)
+            for i in buckets.indices { buckets[i] = 0 }
+        }
     }
 
     /// One command's collectors, made once: recording a command takes no registry lookup and
-    /// no shared lock (the counters and histogram have their own; INFO's figures have this
-    /// command's lock). Error outcomes get their counter on first use.
+    /// no shared lock (the counters have their own; INFO's figures and the duration histogram
+    /// have this command's lock). Error outcomes get their counter on first use.
     final class CommandMeter: Sendable {
         let name: String
         let ok: Counter
-        let duration: DurationHistogram
         let stats = NIOLockedValueBox(CommandStats())
         let failures = NIOLockedValueBox<[String: Counter]>([:])
         let registry: PrometheusCollectorRegistry
@@ -30,10 +61,6 @@ public final class ServerMetrics: Sendable {
             self.name = name
             self.registry = registry
             ok = Self.counter(name, outcome: "ok", registry)
-            duration = registry.makeDurationHistogram(
-                descriptor: MetricNameDescriptor(namespace: "docket", metricName: "command_duration", unitName: "seconds",
-                                                 helpText: "Time from reading a command to writing its reply."),
-                labels: [("command", name)], buckets: ServerMetrics.latencyBuckets)
         }
 
         static func counter(_ name: String, outcome: String, _ registry: PrometheusCollectorRegistry) -> Counter {
@@ -45,23 +72,28 @@ public final class ServerMetrics: Sendable {
 
         /// One command answered: `outcome` is `ok` or the error class (`DENIED`, `UNAVAILABLE`, ...).
         func record(outcome: String, duration elapsed: Duration) {
-            let failed = outcome != "ok"
+            var one = Tally(meter: self)
+            one.add(elapsed)
+            guard outcome != "ok" else {
+                record(one)
+                return
+            }
             stats.withLockedValue { s in
-                s.calls += 1
-                if failed { s.failed += 1 }
-                s.microseconds += elapsed.microseconds
+                s.failed += 1
+                s.add(one)
             }
-            if failed {
-                failures.withLockedValue { f in
-                    if let counter = f[outcome] { return counter }
-                    let counter = Self.counter(name, outcome: outcome, registry)
-                    f[outcome] = counter
-                    return counter
-                }.increment()
-            } else {
-                ok.increment()
-            }
-            duration.record(elapsed)
+            failures.withLockedValue { f in
+                if let counter = f[outcome] { return counter }
+                let counter = Self.counter(name, outcome: outcome, registry)
+                f[outcome] = counter
+                return counter
+            }.increment()
+        }
+
+        /// Successful answers counted by a session.
+        func record(_ tally: Tally) {
+            stats.withLockedValue { $0.add(tally) }
+            ok.increment(by: Int64(tally.calls))
         }
     }
 
@@ -85,11 +117,17 @@ public final class ServerMetrics: Sendable {
         var databaseInFlight = 0
     }
 
-    static let latencyBuckets: [Duration] = [
-        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
-        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-        .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+    /// Bucket bounds of `docket_command_duration_seconds`, in seconds.
+    static let latencyBuckets: [Double] = [
+        0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
     ]
+
+    /// The first bucket whose bound is at least `seconds` (`latencyBuckets.count`: none).
+    static func bucket(of seconds: Double) -> Int {
+        var i = 0
+        while i < latencyBuckets.count, latencyBuckets[i] < seconds { i += 1 }
+        return i
+    }
 
     public convenience init() {
         self.init(commands: Array(CommandRouter.table.keys) + ["COMMAND", "unknown"])
@@ -165,8 +203,38 @@ public final class ServerMetrics: Sendable {
         poolSizeGauge.set(Double(poolSize))
     }
 
-    /// The Prometheus text exposition of every metric.
-    func exposition() -> [UInt8] { registry.emitToBuffer() }
+    /// The Prometheus text exposition of every metric: the registry's, then the command
+    /// duration histograms, which the meters keep themselves (so a session can add a batch).
+    func exposition() -> [UInt8] {
+        var out = registry.emitToBuffer()
+        let meters = (Array(known.values) + others.withLockedValue { Array($0.values) }).sorted { $0.name < $1.name }
+        let name = "docket_command_duration_seconds"
+        out += Array("# HELP \(name) Time from reading a command to writing its reply.\n# TYPE \(name) histogram\n".utf8)
+        for meter in meters {
+            let s = meter.stats.withLockedValue { $0 }
+            let label = "command=\"\(meter.name)\""
+            var cumulative = 0
+            var text = ""
+            for (i, bound) in Self.latencyBuckets.enumerated() {
+                cumulative += s.buckets[i]
+                text += "\(name)_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            let count = cumulative + s.buckets[Self.latencyBuckets.count]
+            text += "\(name)_bucket{\(label),le=\"+Inf\"} \(count)\n"
+            text += "\(name)_sum{\(label)} \(s.seconds)\n\(name)_count{\(label)} \(count)\n"
+            out += Array(text.utf8)
+        }
+        return out
+    }
+}
+
+extension ServerMetrics.CommandStats {
+    mutating func add(_ tally: ServerMetrics.Tally) {
+        calls += tally.calls
+        microseconds += tally.microseconds
+        seconds += tally.seconds
+        for i in buckets.indices { buckets[i] += tally.buckets[i] }
+    }
 }
 
 extension Duration {

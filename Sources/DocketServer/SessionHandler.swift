@@ -29,6 +29,8 @@ final class SessionHandler: ChannelDuplexHandler {
     var inbound = ByteBuffer()
     let registry: SessionRegistry
     let logger: Logger
+    /// The logger's level, read once: checked for every command.
+    let logLevel: Logger.Level
     var session: SessionInfo
     var queue = CircularBuffer<[ByteBuffer]>()
     var busy = false
@@ -42,8 +44,9 @@ final class SessionHandler: ChannelDuplexHandler {
     /// The command being answered, for metrics and logs: its name, request id and start.
     var current: (name: String, request: Int, started: ContinuousClock.Instant)?
     var requests = 0
-    /// The meter of the last command answered.
-    var lastMeter: ServerMetrics.CommandMeter?
+    /// Successful answers of the command now repeating, for its meter: handed over when another
+    /// command comes, and before replies are flushed (so whoever sees a reply sees it counted).
+    var tally = ServerMetrics.Tally()
     var closeAfterReply = false
     /// Replies encoded but not yet handed to the channel.
     var pending: ByteBuffer?
@@ -61,6 +64,7 @@ final class SessionHandler: ChannelDuplexHandler {
         self.parser = RESPRequestParser(limits: limits)
         self.registry = registry
         self.logger = logger
+        self.logLevel = logger.logLevel
         self.session = SessionInfo(id: id, address: address)
     }
 
@@ -87,6 +91,7 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        tally.flush()
         if !rejected {
             registry.remove(session.id)
             stats.update { $0.connected -= 1 }
@@ -100,23 +105,25 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing, pendingProtocolError == nil else { return }
+        let readAt = ContinuousClock.now
         var received = unwrapInboundIn(data)
         if inbound.readableBytes == 0 {
             inbound = received
         } else {
             inbound.writeBuffer(&received)
         }
-        parseRequests(context: context)
+        parseRequests(readAt: readAt, context: context)
     }
 
     /// Parses every complete request received: runs each at once while nothing is ahead of
     /// it, queues it otherwise. A request runs before the next one is parsed, so a successful
     /// synchronous AUTH lifts the pre-auth limits for the very next request.
-    func parseRequests(context: ChannelHandlerContext) {
+    /// `readAt` is when the bytes were read, each command's start for its duration metric.
+    func parseRequests(readAt: ContinuousClock.Instant, context: ChannelHandlerContext) {
         do {
             while !closing, let request = try parser.next(&inbound) {
                 if !busy, queue.isEmpty {
-                    run(request, context: context)
+                    run(request, started: readAt, context: context)
                 } else {
                     queue.append(request)
                 }
@@ -207,7 +214,7 @@ final class SessionHandler: ChannelDuplexHandler {
 
     func drain(context: ChannelHandlerContext) {
         while !busy, !closing, let request = queue.popFirst() {
-            run(request, context: context)
+            run(request, started: .now, context: context)
         }
         if !busy, !closing, queue.isEmpty, let error = pendingProtocolError {
             pendingProtocolError = nil
@@ -221,9 +228,8 @@ final class SessionHandler: ChannelDuplexHandler {
         }
     }
 
-    func run(_ request: [ByteBuffer], context: ChannelHandlerContext) {
+    func run(_ request: [ByteBuffer], started: ContinuousClock.Instant, context: ChannelHandlerContext) {
         requests += 1
-        let started = ContinuousClock.now
         // ECHO answers its argument byte for byte, UTF-8 or not: `redis-cli --pipe` ends its
         // stream with ECHO of 20 random bytes and waits to read them back. The router still
         // checks authentication and the RESP2 watching rules.
@@ -249,6 +255,8 @@ final class SessionHandler: ChannelDuplexHandler {
         }
         let resolved = CommandRouter.resolve(words)
         current = (resolved.metricName, requests, started)
+        // A command that reads the meters (INFO) sees the run of commands before it counted.
+        if tally.meter?.name != resolved.metricName { tally.flush() }
         switch router.route(resolved, session: session) {
         case let .reply(value, updates):
             apply(updates, context: context)
@@ -320,15 +328,20 @@ final class SessionHandler: ChannelDuplexHandler {
             let elapsed = ContinuousClock.now - started
             var (outcome, message) = ("ok", "")
             if case let .error(text) = value { (outcome, message) = (String(text.prefix { $0 != " " }), text) }
-            // The last command's meter again when the name matches (a pipelined run of one
-            // command), else one lookup.
-            if lastMeter?.name != name { lastMeter = router.services.metrics.meter(name) }
-            lastMeter!.record(outcome: outcome, duration: elapsed)
-            if outcome == "UNAVAILABLE" || outcome == "ERR" && name != "unknown" && logger.logLevel <= .info {
+            if tally.meter?.name != name {
+                tally.flush()
+                tally.meter = router.services.metrics.meter(name)
+            }
+            if outcome == "ok" {
+                tally.add(elapsed)
+            } else {
+                tally.meter!.record(outcome: outcome, duration: elapsed)
+            }
+            if outcome == "UNAVAILABLE" || outcome == "ERR" && name != "unknown" && logLevel <= .info {
                 logger.info("command failed", metadata: ["docket.request": "\(session.id)-\(request)", "docket.command": "\(name)",
                                                          "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
                                                          "docket.error": "\(message)"])
-            } else if logger.logLevel <= .debug {
+            } else if logLevel <= .debug {
                 logger.debug("command", metadata: ["docket.request": "\(session.id)-\(request)", "docket.command": "\(name)",
                                                    "docket.user": "\(session.actor?.handle ?? "-")", "docket.outcome": "\(outcome)",
                                                    "docket.us": "\(elapsed.microseconds)"])
@@ -361,6 +374,7 @@ final class SessionHandler: ChannelDuplexHandler {
 
     /// Hands the pending output to the channel (without flushing).
     func emit(context: ChannelHandlerContext) {
+        tally.flush()
         guard let buffer = pending else { return }
         pending = nil
         context.write(wrapOutboundOut(buffer), promise: nil)

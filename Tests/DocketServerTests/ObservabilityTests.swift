@@ -78,6 +78,33 @@ struct ObservabilityTests {
         }
     }
 
+    @Test("A pipelined run of PINGs is counted before the INFO behind it, and its histogram is whole")
+    func pipelinedRunCounted() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in
+                let replies = try await admin.pipeline(Array(repeating: ["PING"], count: 50) + [["INFO", "commandstats"]])
+                #expect(replies.prefix(50).allSatisfy { $0 == .simpleString("PONG") })
+                let info = replies.last?.stringValue ?? ""
+                #expect(info.contains("cmdstat_ping:calls=50,"), "\(info)")
+            }
+            let text = String(decoding: server.admin.metricsExposition(), as: UTF8.self)
+            let s = Self.series(text)
+            #expect(s[#"docket_commands_total{command="PING",outcome="ok"}"#] == 50, "\(text)")
+            #expect(s[#"docket_command_duration_seconds_count{command="PING"}"#] == 50)
+            #expect((s[#"docket_command_duration_seconds_sum{command="PING"}"#] ?? 0) > 0)
+            let bounds = ["0.0001", "0.00025", "0.0005", "0.001", "0.002", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
+                          "1.0", "2.5", "5.0", "10.0", "+Inf"]
+            let buckets = bounds.map { s[#"docket_command_duration_seconds_bucket{command="PING",le="\#($0)"}"#] }
+            #expect(buckets.allSatisfy { $0 != nil }, "\(text)")
+            let counts = buckets.compactMap { $0 }
+            #expect(counts == counts.sorted(), "buckets are cumulative: \(counts)")
+            #expect(counts.last == 50)
+            #expect(text.components(separatedBy: "# TYPE docket_command_duration_seconds histogram").count == 2)
+            // Every known command has its series, called or not.
+            #expect(s[#"docket_command_duration_seconds_count{command="ITEM.FIRE"}"#] == 0)
+        }
+    }
+
     @Test("The HTTP listener: curl /metrics, /health/live; /health/ready is 503 while the database is unreachable")
     func httpEndpoint() async throws {
         let curl = try Tool.require("curl", install: "apt-get install -y curl")
