@@ -4,7 +4,8 @@
 #   - latency of ITEM.LIST with each filter, REPORT.STATUS, REPORT.WAITING, EVENTS.READ and
 #     ITEM.HISTORY (docket-bench repeat: the same command COUNT times on one connection);
 #   - EXPLAIN (ANALYZE, BUFFERS) of the SQL each of them sends;
-#   - fire throughput over all items against over the first 10,000.
+#   - fire throughput over all items against over the first 10,000, after pg_prewarm of the
+#     items table, its indexes and the events (item, version) index.
 # The first 10,000 items are created through the server (docket-bench populate); the rest
 # are loaded with generate_series (Benchmarks/sql/scale-load.sql says what is synthetic).
 #
@@ -110,6 +111,19 @@ explain "ITEM.HISTORY $MID" "SELECT l.seq, e.item_id, e.version FROM events e LE
 explain "ITEM.GET / the snapshot read of ITEM.FIRE" "SELECT $ITEMCOLS FROM items WHERE id = '$MID'"
 } >"$OUT/explain.txt" 2>&1
 grep -E '^-- |Index|Seq Scan|Execution Time' "$OUT/explain.txt"
+
+# A server that has run a while over a million items keeps the items table, its indexes and
+# the events (item, version) index in shared buffers: about 1.2 GB of the 2 GB at 1M items.
+# One just (re)started reads them page by page from the kernel's cache, and the first fire
+# run over all items paid for that (0.71 of the 10k run against 0.99 for the second;
+# RESULTS.md, fifth round). pg_prewarm loads them first, so both sides are measured warm.
+log "pg_prewarm: items, its indexes, the events (item_id, version) index"
+if ! psql -X -q "$DB_URL" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" -c "
+        SELECT c.relname, pg_size_pretty(pg_relation_size(c.oid)) AS size, pg_prewarm(c.oid) AS blocks FROM pg_class c
+        WHERE c.oid = 'items'::regclass OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'items'::regclass)
+           OR c.oid = to_regclass('events_item_id_version_key') ORDER BY 1" >"$OUT/prewarm.txt" 2>&1; then
+    log "pg_prewarm failed (see $OUT/prewarm.txt): the fire runs start with whatever is cached"
+fi
 
 log "fire: $FIRE_CLIENTS clients over the first 10,000 items, then over all $SCALE_ITEMS, twice"
 # Alternated and each after a CHECKPOINT, so neither side gets the other's checkpoint or
