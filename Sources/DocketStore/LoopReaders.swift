@@ -62,10 +62,13 @@ public final class LoopReaders: Sendable {
 /// One event loop's connection. Its state is touched on that loop only.
 ///
 /// Reads are batched: while one query is out, the ids asked for meanwhile wait, and go
-/// together in the next query (`WHERE id = ANY(...)`) when it returns. A lone read is one
-/// query at once, as before; under load PostgreSQL parses, plans and answers once for many
-/// reads instead of once each, and the connection is never idle while reads wait. Every read
-/// is sent after it was asked, so it sees every write acknowledged before it arrived.
+/// together in the next query (`WHERE id = ANY(...)`) when it returns. A query is sent at the
+/// end of the event loop's turn, not at the read that starts it: the requests of every
+/// connection that became readable in the same turn go in one query. A lone read is still
+/// one query without waiting for anything else. Under load PostgreSQL parses, plans and
+/// answers once for many reads instead of once each, and the connection is never idle while
+/// reads wait. Every read is sent after it was asked, so it sees every write acknowledged
+/// before it arrived.
 final class LoopReader: @unchecked Sendable {
     let loop: any EventLoop
     let owner: LoopReaders
@@ -77,6 +80,8 @@ final class LoopReader: @unchecked Sendable {
     private var waiting: [(id: String, promise: EventLoopPromise<ItemRow?>)] = []
     /// The reads of the query out now; nil when none is.
     private var inFlight: Batch?
+    /// A send is scheduled for the end of the loop's turn.
+    private var sendScheduled = false
 
     /// The most ids one query asks for.
     static let maxBatch = 64
@@ -128,7 +133,7 @@ final class LoopReader: @unchecked Sendable {
         guard Self.isPlain(id) else { return loop.makeFailedFuture(NeedsPooledRead()) }
         let promise = loop.makePromise(of: ItemRow?.self)
         waiting.append((id, promise))
-        if inFlight == nil { send(on: connection) }
+        scheduleSend()
         return promise.futureResult
     }
 
@@ -176,6 +181,17 @@ final class LoopReader: @unchecked Sendable {
                     batch.fail((error as? PSQLError).map(Store.translate) ?? StoreError.unavailable(String(describing: error)))
                 }
             }
+            self.scheduleSend()
+        }
+    }
+
+    /// Sends the waiting reads once the loop has handled everything that is ready now: the
+    /// requests read in this turn (and any replies it answers) go in one query.
+    private func scheduleSend() {
+        guard inFlight == nil, !sendScheduled, !waiting.isEmpty else { return }
+        sendScheduled = true
+        loop.execute {
+            self.sendScheduled = false
             self.sendWaiting()
         }
     }
