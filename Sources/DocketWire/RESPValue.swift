@@ -6,7 +6,10 @@ import NIOCore
 /// `RESPValue`s and writes them with ``RESPEncoder``, the client reads them
 /// with ``RESPValueParser``. RESP3-only cases are downgraded by the encoder
 /// when the connection speaks RESP2 (see ``RESPEncoder/encode(_:as:into:)``).
-public indirect enum RESPValue: Sendable {
+///
+/// Not `indirect`: the recursive cases hold arrays, which are already on the heap, and an
+/// indirect enum put every value, each integer and bulk string of a reply, in a box of its own.
+public enum RESPValue: Sendable {
     /// A simple string, `+OK`. Must not contain `\r` or `\n` (the encoder
     /// replaces them with spaces).
     case simpleString(String)
