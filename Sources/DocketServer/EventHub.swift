@@ -27,7 +27,7 @@ public final class EventHub: Sendable {
     private let state = NIOLockedValueBox(State())
     private let catchingUp = NIOLockedValueBox(false)
 
-    public init(store: Store, logger: Logger, interval: Duration = .milliseconds(20)) {
+    public init(store: Store, logger: Logger, interval: Duration = .milliseconds(100)) {
         self.store = store
         self.logger = logger
         self.interval = interval
@@ -67,26 +67,30 @@ public final class EventHub: Sendable {
         }
     }
 
-    /// Numbers committed events. While the database is away each round fails (within the
-    /// store's timeout); it logs once, waits a little longer between rounds, and carries on
-    /// when the database answers again.
+    /// Numbers committed events: at once when this instance's commands committed some
+    /// (`Store.eventsWritten`), otherwise every `interval`, for what other writers leave (an
+    /// event behind an older transaction still running, a crashed instance's). While the
+    /// database is away each round fails (within the store's timeout); it logs once, waits a
+    /// little longer between rounds, and carries on when the database answers again.
     func sequenceLoop() async {
-        var quietRounds = 0
+        var lastCatchUp = ContinuousClock.now
         let health = OutageLog(logger: logger, what: "event sequencer")
         while !Task.isCancelled {
             do {
                 let n = try await store.sequenceEvents()
-                if health.succeeded() { await catchUp() }
-                quietRounds = n > 0 ? 0 : quietRounds + 1
-                // Without a notification in a while (a lost LISTEN), catch up anyway.
-                if quietRounds % 50 == 0 { await catchUp() }
+                // This instance's watchers get what it numbered without waiting for the
+                // notification; and without one in a while (a lost LISTEN), they catch up anyway.
+                if health.succeeded() || n > 0 || ContinuousClock.now - lastCatchUp >= .seconds(1) {
+                    lastCatchUp = .now
+                    await catchUp()
+                }
                 if n > 0 { continue }
             } catch {
                 if Task.isCancelled { return }
                 health.failed(error)
                 try? await Task.sleep(for: .milliseconds(250))
             }
-            try? await Task.sleep(for: interval)
+            await store.eventsWritten.wait(upTo: interval)
         }
     }
 

@@ -14,8 +14,9 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections = 10_000
     /// A watcher whose unsent output passes this many bytes is disconnected.
     public var watcherOutputLimit = 8 * 1024 * 1024
-    /// How often the event sequencer looks for newly committed events.
-    public var sequencerInterval: Duration = .milliseconds(20)
+    /// How often the event sequencer looks for committed events it was not told of (this
+    /// instance's commands wake it at once).
+    public var sequencerInterval: Duration = .milliseconds(100)
     /// Refused AUTH attempts a connection gets before each further one is delayed...
     public var authFailuresBeforeDelay = 5
     /// ...by this much more per attempt (at most ten steps)...

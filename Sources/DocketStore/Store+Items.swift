@@ -14,11 +14,14 @@ extension Store {
     /// Creates an item of the latest version of `workflow`.
     public func create(workflow name: String, _ new: NewItem, actor: Actor, key: String? = nil, now: Date) async throws -> Applied {
         let definition = try await definition(name)
+        let applied: Applied
         do {
-            return try await createOnce(definition, new, actor: actor, key: key, now: now)
+            applied = try await createOnce(definition, new, actor: actor, key: key, now: now)
         } catch is IdempotencyRace {
-            return try await createOnce(definition, new, actor: actor, key: key, now: now)
+            applied = try await createOnce(definition, new, actor: actor, key: key, now: now)
         }
+        eventsWritten.signal()
+        return applied
     }
 
     func createOnce(_ definition: WorkflowDefinition, _ new: NewItem, actor: Actor, key: String?, now: Date) async throws -> Applied {
@@ -89,11 +92,14 @@ extension Store {
     /// all in one transaction. A stale `ifVersion` is a conflict; a repeated `key` returns the
     /// first answer and appends nothing.
     public func apply(_ command: Command, to id: String, actor: Actor, ifVersion: Int? = nil, key: String? = nil, now: Date) async throws -> Applied {
+        let applied: Applied
         do {
-            return try await applyOnce(command, to: id, actor: actor, ifVersion: ifVersion, key: key, now: now)
+            applied = try await applyOnce(command, to: id, actor: actor, ifVersion: ifVersion, key: key, now: now)
         } catch is IdempotencyRace {
-            return try await applyOnce(command, to: id, actor: actor, ifVersion: ifVersion, key: key, now: now)
+            applied = try await applyOnce(command, to: id, actor: actor, ifVersion: ifVersion, key: key, now: now)
         }
+        eventsWritten.signal()
+        return applied
     }
 
     /// One attempt, usually in two round trips on one pooled connection and no explicit

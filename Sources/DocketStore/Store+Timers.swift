@@ -51,6 +51,7 @@ extension Store {
     public func fireDueTimers(now: Date, limit: Int = 10_000) async throws -> [FiredTimer] {
         var out: [FiredTimer] = []
         while out.count < limit, let fired = try await fireNextDueTimer(now: now) { out.append(fired) }
+        if out.contains(where: { $0.event != nil }) { eventsWritten.signal() }
         return out
     }
 

@@ -31,6 +31,8 @@ public final class Store: Sendable {
     /// Commands that took the row lock after losing `optimisticAttempts` races (INFO's
     /// `contended_writes`).
     let lockedWrites = NIOLockedValueBox(0)
+    /// Signalled after each command that committed events, for the sequencer.
+    public let eventsWritten = EventsWritten()
     public var contendedWrites: Int { lockedWrites.withLockedValue { $0 } }
 
     public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10), loopReads: PostgresConnection.Configuration? = nil,

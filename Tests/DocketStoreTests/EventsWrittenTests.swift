@@ -1,0 +1,49 @@
+@testable import DocketStore
+import Testing
+
+/// The sequencer's wake-up: a signal ends a wait at once, and is kept for the next wait when
+/// it comes first; without one, a wait ends at its timeout.
+@Suite("EventsWritten: waking the sequencer")
+struct EventsWrittenTests {
+    @Test("a signal given before the wait is kept: the wait returns at once")
+    func signalFirst() async {
+        let signal = EventsWritten()
+        signal.signal()
+        signal.signal()
+        let started = ContinuousClock.now
+        await signal.wait(upTo: .seconds(30))
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // Two signals before one wait are one wake-up: the next wait runs to its timeout.
+        let again = ContinuousClock.now
+        await signal.wait(upTo: .milliseconds(200))
+        #expect(ContinuousClock.now - again >= .milliseconds(200))
+    }
+
+    @Test("a signal during the wait ends it")
+    func signalDuring() async {
+        let signal = EventsWritten()
+        let started = ContinuousClock.now
+        async let waited: Void = signal.wait(upTo: .seconds(30))
+        try? await Task.sleep(for: .milliseconds(50))
+        signal.signal()
+        await waited
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test("without a signal the wait ends at its timeout, and a late timer does not end the next wait")
+    func timeout() async {
+        let signal = EventsWritten()
+        let started = ContinuousClock.now
+        await signal.wait(upTo: .milliseconds(100))
+        #expect(ContinuousClock.now - started >= .milliseconds(100))
+        // Woken early by a signal, the first wait's timer still fires later: it must not end
+        // the second wait, which has a ticket of its own.
+        async let first: Void = signal.wait(upTo: .milliseconds(300))
+        try? await Task.sleep(for: .milliseconds(20))
+        signal.signal()
+        await first
+        let second = ContinuousClock.now
+        await signal.wait(upTo: .seconds(1))
+        #expect(ContinuousClock.now - second >= .seconds(1))
+    }
+}
