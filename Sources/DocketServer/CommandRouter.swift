@@ -72,37 +72,54 @@ struct CommandRouter: Sendable {
 
     /// A request's words resolved against the command table, once per request.
     struct Request {
-        var words: [String]
+        /// The command word and the arguments after it, as sent.
+        var first: String
+        var sentRest: [String]
         /// Upper-cased, two words for `CLIENT SETNAME`, `COMMAND DOCS`, `CONFIG GET`.
         var name: String
+        /// The arguments after the name.
         var rest: [String]
         var entry: Entry?
         /// The command's name for metrics labels (`ITEM.GET`, `COMMAND`), or `unknown`.
         var metricName: String
+        /// No words at all.
+        var isEmpty = false
+
+        /// The words as sent, for messages.
+        var words: [String] { isEmpty ? [] : [first] + sentRest }
     }
 
     /// Commands whose first argument is part of the name.
     static let twoWordCommands: Set<String> = ["CLIENT", "COMMAND", "CONFIG"]
 
     static func resolve(_ words: [String]) -> Request {
-        var name = words.first?.uppercased() ?? ""
-        var rest = Array(words.dropFirst())
+        guard let first = words.first else {
+            return Request(first: "", sentRest: [], name: "", rest: [], entry: nil, metricName: "unknown", isEmpty: true)
+        }
+        return resolve(first: first, rest: Array(words.dropFirst()))
+    }
+
+    /// Resolves a command word and its arguments (no array of all the words is made).
+    static func resolve(first: String, rest sentRest: [String]) -> Request {
+        // Most clients send names in capitals: then the name is the word itself.
+        var name = first.utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) } ? first : first.uppercased()
+        var rest = sentRest
         // Only the two-word commands start with C: most requests skip the set lookup.
         if name.utf8.first == UInt8(ascii: "C"), twoWordCommands.contains(name), let sub = rest.first {
             name += " " + sub.uppercased()
             rest.removeFirst()
         }
         if let entry = entries[name] {
-            return Request(words: words, name: name, rest: rest, entry: entry, metricName: name)
+            return Request(first: first, sentRest: sentRest, name: name, rest: rest, entry: entry, metricName: name)
         }
         let entry = name.hasPrefix("COMMAND") ? entries["COMMAND"] : nil
-        return Request(words: words, name: name, rest: rest, entry: entry, metricName: entry == nil ? "unknown" : "COMMAND")
+        return Request(first: first, sentRest: sentRest, name: name, rest: rest, entry: entry, metricName: entry == nil ? "unknown" : "COMMAND")
     }
 
     static let whileWatchingRESP2: Set<String> = ["PING", "QUIT", "UNWATCH", "WATCH", "RESET"]
 
     func route(_ request: Request, session: SessionInfo) -> Outcome {
-        guard !request.words.isEmpty else { return .reply(.error("ERR empty command")) }
+        guard !request.isEmpty else { return .reply(.error("ERR empty command")) }
         let (name, rest) = (request.name, request.rest)
         guard let entry = request.entry else {
             let shown = request.words.prefix(3).map { "'\($0.prefix(40))'" }.joined(separator: " ")

@@ -243,17 +243,24 @@ final class SessionHandler: ChannelDuplexHandler {
             }
             return
         }
-        var words: [String] = []
-        words.reserveCapacity(request.count)
-        for (i, arg) in request.enumerated() {
-            guard let word = arg.utf8String() else {
-                current = (CommandRouter.resolve(words).metricName, requests, started)
-                answer(.error("INVALID argument \(i + 1) is not valid UTF-8"), context: context)
-                return
-            }
-            words.append(word)
+        guard let first = request[0].utf8String() else {
+            current = ("unknown", requests, started)
+            answer(.error("INVALID argument 1 is not valid UTF-8"), context: context)
+            return
         }
-        let resolved = CommandRouter.resolve(words)
+        var rest: [String] = []
+        if request.count > 1 {
+            rest.reserveCapacity(request.count - 1)
+            for i in 1..<request.count {
+                guard let word = request[i].utf8String() else {
+                    current = (CommandRouter.resolve(first: first, rest: rest).metricName, requests, started)
+                    answer(.error("INVALID argument \(i + 1) is not valid UTF-8"), context: context)
+                    return
+                }
+                rest.append(word)
+            }
+        }
+        let resolved = CommandRouter.resolve(first: first, rest: rest)
         current = (resolved.metricName, requests, started)
         // A command that reads the meters (INFO) sees the run of commands before it counted.
         if tally.meter?.name != resolved.metricName { tally.flush() }
