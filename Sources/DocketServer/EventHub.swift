@@ -33,6 +33,11 @@ public final class EventHub: Sendable {
         self.interval = interval
     }
 
+    /// The least time between two rounds, unless one numbered a full batch.
+    static let pauseBetweenRounds: Duration = .milliseconds(10)
+    /// The most events one round numbers.
+    static let batch = 10_000
+
     public var lastSeq: Int64 { state.withLockedValue { $0.lastSeq } }
     public var watcherCount: Int { state.withLockedValue { $0.subscribers.count } }
 
@@ -77,19 +82,25 @@ public final class EventHub: Sendable {
         let health = OutageLog(logger: logger, what: "event sequencer")
         while !Task.isCancelled {
             do {
-                let n = try await store.sequenceEvents()
+                let n = try await store.sequenceEvents(limit: Self.batch)
                 // This instance's watchers get what it numbered without waiting for the
                 // notification; and without one in a while (a lost LISTEN), they catch up anyway.
                 if health.succeeded() || n > 0 || ContinuousClock.now - lastCatchUp >= .seconds(1) {
                     lastCatchUp = .now
                     await catchUp()
                 }
-                if n > 0 { continue }
+                // A full batch: more are waiting.
+                if n >= Self.batch { continue }
             } catch {
                 if Task.isCancelled { return }
                 health.failed(error)
                 try? await Task.sleep(for: .milliseconds(250))
             }
+            // Under load a commit has nearly always signalled during the round: without a pause
+            // the sequencer would run round after round of one or two events (or none, behind
+            // older transactions still running), eight queries each. With it, a round numbers
+            // what 10 ms of commands wrote.
+            try? await Task.sleep(for: Self.pauseBetweenRounds)
             await store.eventsWritten.wait(upTo: interval)
         }
     }
