@@ -32,7 +32,8 @@ final class SessionHandler: ChannelDuplexHandler {
     /// The logger's level, read once: checked for every command.
     let logLevel: Logger.Level
     var session: SessionInfo
-    var queue = CircularBuffer<[ByteBuffer]>()
+    /// Requests waiting behind a busy command, with when they were read.
+    var queue = CircularBuffer<(request: [ByteBuffer], readAt: ContinuousClock.Instant)>()
     var busy = false
     var readHeld = false
     var closing = false
@@ -125,7 +126,7 @@ final class SessionHandler: ChannelDuplexHandler {
                 if !busy, queue.isEmpty {
                     run(request, started: readAt, context: context)
                 } else {
-                    queue.append(request)
+                    queue.append((request, readAt))
                 }
             }
         } catch {
@@ -213,8 +214,8 @@ final class SessionHandler: ChannelDuplexHandler {
     // MARK: commands
 
     func drain(context: ChannelHandlerContext) {
-        while !busy, !closing, let request = queue.popFirst() {
-            run(request, started: .now, context: context)
+        while !busy, !closing, let (request, readAt) = queue.popFirst() {
+            run(request, started: readAt, context: context)
         }
         if !busy, !closing, queue.isEmpty, let error = pendingProtocolError {
             pendingProtocolError = nil
@@ -262,8 +263,8 @@ final class SessionHandler: ChannelDuplexHandler {
         }
         let resolved = CommandRouter.resolve(first: first, rest: rest)
         current = (resolved.metricName, requests, started)
-        // A command that reads the meters (INFO) sees the run of commands before it counted.
-        if tally.meter?.name != resolved.metricName { tally.flush() }
+        // A command that reads the meters (INFO) sees every command before it counted.
+        if tally.meter?.name != resolved.metricName || resolved.name == "INFO" { tally.flush() }
         switch router.route(resolved, session: session) {
         case let .reply(value, updates):
             apply(updates, context: context)

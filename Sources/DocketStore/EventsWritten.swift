@@ -9,8 +9,15 @@ public final class EventsWritten: Sendable {
     private struct State {
         /// A signal came while nobody waited: the next wait returns at once.
         var pending = false
-        var waiter: (ticket: Int, continuation: CheckedContinuation<Void, Never>)?
+        var waiter: Waiter?
         var tickets = 0
+    }
+
+    private struct Waiter {
+        var ticket: Int
+        var continuation: CheckedContinuation<Void, Never>
+        /// Ends the wait at its timeout; cancelled when a signal ends it first.
+        var timer: Task<Void, Never>
     }
 
     private let state = NIOLockedValueBox(State())
@@ -19,19 +26,20 @@ public final class EventsWritten: Sendable {
 
     /// Events were committed.
     public func signal() {
-        let waiter = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { s -> Waiter? in
             guard let waiter = s.waiter else {
                 s.pending = true
                 return nil
             }
             s.waiter = nil
-            return waiter.continuation
+            return waiter
         }
-        waiter?.resume()
+        waiter?.timer.cancel()
+        waiter?.continuation.resume()
     }
 
-    /// Returns at the first signal since the last wait (at once if one came meanwhile), or
-    /// after `timeout`. One waiter at a time: the sequencer.
+    /// Returns at the first signal since the last wait (at once if one came meanwhile), after
+    /// `timeout`, or when the task is cancelled. One waiter at a time: the sequencer.
     public func wait(upTo timeout: Duration) async {
         let ticket = state.withLockedValue { s -> Int? in
             if s.pending {
@@ -42,32 +50,40 @@ public final class EventsWritten: Sendable {
             return s.tickets
         }
         guard let ticket else { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let signalled = state.withLockedValue { s -> Bool in
-                if s.pending {
-                    s.pending = false
-                    return true
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    self.end(ticket)
                 }
-                s.waiter = (ticket, continuation)
-                return false
+                let now = state.withLockedValue { s -> Bool in
+                    // Cancelled before this point: the handler found no waiter to end.
+                    if s.pending || Task.isCancelled {
+                        s.pending = false
+                        return true
+                    }
+                    precondition(s.waiter == nil, "EventsWritten has one waiter at a time")
+                    s.waiter = Waiter(ticket: ticket, continuation: continuation, timer: timer)
+                    return false
+                }
+                if now {
+                    timer.cancel()
+                    continuation.resume()
+                }
             }
-            if signalled {
-                continuation.resume()
-                return
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                self.expire(ticket)
-            }
+        } onCancel: {
+            self.end(ticket)
         }
     }
 
-    private func expire(_ ticket: Int) {
-        let waiter = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+    /// Ends wait `ticket` if it is still the one waiting (a late timer of an earlier wait is not).
+    private func end(_ ticket: Int) {
+        let waiter = state.withLockedValue { s -> Waiter? in
             guard let waiter = s.waiter, waiter.ticket == ticket else { return nil }
             s.waiter = nil
-            return waiter.continuation
+            return waiter
         }
-        waiter?.resume()
+        waiter?.timer.cancel()
+        waiter?.continuation.resume()
     }
 }

@@ -17,7 +17,7 @@ extension Store {
     /// scheduler in the same transaction, and deletes it. Returns nil when nothing is due.
     /// Each timer fires exactly once, however many instances run this at once.
     public func fireNextDueTimer(now: Date) async throws -> FiredTimer? {
-        try await transaction { connection in
+        let fired: FiredTimer? = try await transaction { connection in
             let claimed = try await connection.query("""
                 SELECT id, item_id, round, kind, name FROM timers
                 WHERE fire_at <= docket_ts(\(now.epochMicroseconds))
@@ -44,6 +44,8 @@ extension Store {
             }
             return fired
         }
+        if fired?.event != nil { eventsWritten.signal() }
+        return fired
     }
 
     /// Fires every timer due at `now`; returns what fired.
@@ -51,7 +53,6 @@ extension Store {
     public func fireDueTimers(now: Date, limit: Int = 10_000) async throws -> [FiredTimer] {
         var out: [FiredTimer] = []
         while out.count < limit, let fired = try await fireNextDueTimer(now: now) { out.append(fired) }
-        if out.contains(where: { $0.event != nil }) { eventsWritten.signal() }
         return out
     }
 
@@ -103,6 +104,7 @@ extension Store {
                 return plan
             }
             plans.append(plan)
+            if plan.toState != nil { eventsWritten.signal() }
         }
         return plans
     }

@@ -78,14 +78,17 @@ struct ObservabilityTests {
         }
     }
 
-    @Test("A pipelined run of PINGs is counted before the INFO behind it, and its histogram is whole")
+    @Test("A pipelined run of PINGs, and an INFO, are counted before the INFO behind them; the histogram is whole")
     func pipelinedRunCounted() async throws {
         try await TestServer.with { server in
             try await server.withClient { admin in
-                let replies = try await admin.pipeline(Array(repeating: ["PING"], count: 50) + [["INFO", "commandstats"]])
+                let replies = try await admin.pipeline(Array(repeating: ["PING"], count: 50) + [["INFO", "commandstats"], ["INFO", "commandstats"]])
                 #expect(replies.prefix(50).allSatisfy { $0 == .simpleString("PONG") })
-                let info = replies.last?.stringValue ?? ""
+                let info = replies[50].stringValue ?? ""
                 #expect(info.contains("cmdstat_ping:calls=50,"), "\(info)")
+                // The INFO just before is counted too.
+                let second = replies[51].stringValue ?? ""
+                #expect(second.contains("cmdstat_info:calls=1,"), "\(second)")
             }
             let text = String(decoding: server.admin.metricsExposition(), as: UTF8.self)
             let s = Self.series(text)

@@ -44,4 +44,19 @@ struct EventsWrittenTests {
         await signal.wait(upTo: .seconds(1))
         #expect(ContinuousClock.now - second >= .seconds(1))
     }
+
+    @Test("cancelling the waiting task ends the wait")
+    func cancelled() async {
+        let signal = EventsWritten()
+        let waiter = Task { await signal.wait(upTo: .seconds(3600)) }
+        try? await Task.sleep(for: .milliseconds(50))
+        waiter.cancel()
+        await waiter.value
+        // Cancelled before it waits: it does not wait at all.
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await signal.wait(upTo: .seconds(3600))
+        }
+        await early.value
+    }
 }
