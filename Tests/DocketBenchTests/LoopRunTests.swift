@@ -14,8 +14,9 @@ import Testing
         group: "bench", secretariat: secretariat, chair: secretariat, reviewers: [Credentials(user: "reviewer", token: "secret")],
         members: ["FR", "DE"], projects: ItemIDs(prefix: "TP", runs: [.init(1, 20)]), papers: ["PP-1", "PP-2"])
 
-    static func runner(_ scenario: Scenario, _ server: FakeServer, _ options: [String], credentials: Credentials? = nil) throws -> Runner {
-        Runner(scenario: scenario, load: try LoadOptions.parse(["--duration", "0.3", "--warmup", "0.1"] + options),
+    static func runner(_ scenario: Scenario, _ server: FakeServer, _ options: [String], credentials: Credentials? = nil,
+                       duration: String = "0.3") throws -> Runner {
+        Runner(scenario: scenario, load: try LoadOptions.parse(["--duration", duration, "--warmup", "0.1"] + options),
                address: ServerAddress(host: "127.0.0.1", port: server.port), credentials: credentials,
                population: scenario == .ping ? nil : population)
     }
@@ -58,7 +59,10 @@ import Testing
 
     @Test func aDroppedConnectionEndsItsWorkerWithClientErrors() async throws {
         let server = try await FakeServer.start(dropAfter: 3)
-        let report = try await Self.runner(.ping, server, ["--clients", "2", "--pipeline", "2"], credentials: Self.secretariat).run()
+        // A long run, so that on a busy machine both workers reach their second batch before
+        // the end: each worker ends at its drop, not at the end of the run.
+        let report = try await Self.runner(.ping, server, ["--clients", "2", "--pipeline", "2"], credentials: Self.secretariat,
+                                           duration: "120").run()
         #expect(report.errors == ["client": 4])
         #expect(report.operations == 0)
         try await server.stop()

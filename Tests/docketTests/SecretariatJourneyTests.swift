@@ -83,6 +83,15 @@ struct SecretariatJourneyTests {
     func watch() async throws {
         try await Desk.with { desk in
             let id = try await EurasiaSection.submittedPaper(desk)
+            // Watchers get what is numbered after they subscribe, and an event is numbered
+            // once every older transaction has ended, here those of other suites on the same
+            // cluster too: wait until the paper's events are numbered, so none of them can be
+            // the first a watcher sees.
+            for _ in 0..<300 {
+                let history = try await desk.server.withClient { c in try await c.call("ITEM.HISTORY", id).arrayValue ?? [] }
+                if let last = history.last, last["seq"]?.intValue != nil { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
             async let text = desk.run("sec", ["watch", "--item", id, "--count", "2"])
             async let json = desk.run("sec", ["watch", "--json", "--count", "1"])
             // Wait until both watchers are subscribed.
