@@ -7,7 +7,9 @@ import Testing
 @testable import DocketBenchKit
 
 /// Whole runs of the load tool against `FakeServer`: the event-loop path of `ping`, `get` and
-/// `fire`, and the `DocketClient` path of `mixed`.
+/// `fire`, and the `DocketClient` path of `mixed`. Each runs 2 s after a 0.1 s warm-up: on a
+/// machine busy with the rest of the suite, a shorter run completed too few requests for what
+/// the tests look for (a 0.3 s `get` run over two items never drew the missing one).
 @Suite struct LoopRunTests {
     static let secretariat = Credentials(user: "bench", token: "secret")
     static let population = Population(
@@ -15,7 +17,7 @@ import Testing
         members: ["FR", "DE"], projects: ItemIDs(prefix: "TP", runs: [.init(1, 20)]), papers: ["PP-1", "PP-2"])
 
     static func runner(_ scenario: Scenario, _ server: FakeServer, _ options: [String], credentials: Credentials? = nil,
-                       duration: String = "0.3") throws -> Runner {
+                       duration: String = "2") throws -> Runner {
         Runner(scenario: scenario, load: try LoadOptions.parse(["--duration", duration, "--warmup", "0.1"] + options),
                address: ServerAddress(host: "127.0.0.1", port: server.port), credentials: credentials,
                population: scenario == .ping ? nil : population)
