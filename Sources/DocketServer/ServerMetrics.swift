@@ -23,27 +23,16 @@ public final class ServerMetrics: Sendable {
     /// pipelined run of PINGs takes the meter's lock once per batch, not once per PING.
     struct Tally {
         var meter: CommandMeter?
-        var calls = 0
-        var microseconds: Int64 = 0
-        var seconds: Double = 0
-        var buckets = [Int](repeating: 0, count: ServerMetrics.latencyBuckets.count + 1)
+        var counted = CommandStats()
 
-        mutating func add(_ elapsed: Duration) {
-            let (whole, attoseconds) = elapsed.components
-            let seconds = Double(whole) + Double(attoseconds) * 1e-18
-            calls += 1
-            microseconds += elapsed.microseconds
-            self.seconds += seconds
-            buckets[ServerMetrics.bucket(of: seconds)] += 1
-        }
+        mutating func add(_ elapsed: Duration) { counted.add(elapsed) }
 
         /// Hands what is counted to the meter and starts again empty.
         mutating func flush() {
             guard let meter else { return }
-            if calls > 0 { meter.record(self) }
+            if counted.calls > 0 { meter.record(counted) }
             self.meter = nil
-            (calls, microseconds, seconds) = (0, 0, 0)
-            for i in buckets.indices { buckets[i] = 0 }
+            counted.reset()
         }
     }
 
@@ -72,7 +61,7 @@ public final class ServerMetrics: Sendable {
 
         /// One command answered: `outcome` is `ok` or the error class (`DENIED`, `UNAVAILABLE`, ...).
         func record(outcome: String, duration elapsed: Duration) {
-            var one = Tally(meter: self)
+            var one = CommandStats()
             one.add(elapsed)
             guard outcome != "ok" else {
                 record(one)
@@ -91,9 +80,9 @@ public final class ServerMetrics: Sendable {
         }
 
         /// Successful answers counted by a session.
-        func record(_ tally: Tally) {
-            stats.withLockedValue { $0.add(tally) }
-            ok.increment(by: Int64(tally.calls))
+        func record(_ counted: CommandStats) {
+            stats.withLockedValue { $0.add(counted) }
+            ok.increment(by: Int64(counted.calls))
         }
     }
 
@@ -229,11 +218,28 @@ public final class ServerMetrics: Sendable {
 }
 
 extension ServerMetrics.CommandStats {
-    mutating func add(_ tally: ServerMetrics.Tally) {
-        calls += tally.calls
-        microseconds += tally.microseconds
-        seconds += tally.seconds
-        for i in buckets.indices { buckets[i] += tally.buckets[i] }
+    /// One more call that took `elapsed`.
+    mutating func add(_ elapsed: Duration) {
+        let (whole, attoseconds) = elapsed.components
+        let seconds = Double(whole) + Double(attoseconds) * 1e-18
+        calls += 1
+        microseconds += elapsed.microseconds
+        self.seconds += seconds
+        buckets[ServerMetrics.bucket(of: seconds)] += 1
+    }
+
+    /// Adds what `other` counted (its failures are counted by the caller).
+    mutating func add(_ other: ServerMetrics.CommandStats) {
+        calls += other.calls
+        microseconds += other.microseconds
+        seconds += other.seconds
+        for i in buckets.indices { buckets[i] += other.buckets[i] }
+    }
+
+    /// Back to nothing counted, keeping the buckets' storage.
+    mutating func reset() {
+        (calls, failed, microseconds, seconds) = (0, 0, 0, 0)
+        for i in buckets.indices { buckets[i] = 0 }
     }
 }
 
