@@ -82,24 +82,16 @@ struct CommandRouter: Sendable {
         var entry: Entry?
         /// The command's name for metrics labels (`ITEM.GET`, `COMMAND`), or `unknown`.
         var metricName: String
-        /// No words at all.
-        var isEmpty = false
 
         /// The words as sent, for messages.
-        var words: [String] { isEmpty ? [] : [first] + sentRest }
+        var words: [String] { [first] + sentRest }
     }
 
     /// Commands whose first argument is part of the name.
     static let twoWordCommands: Set<String> = ["CLIENT", "COMMAND", "CONFIG"]
 
-    static func resolve(_ words: [String]) -> Request {
-        guard let first = words.first else {
-            return Request(first: "", sentRest: [], name: "", rest: [], entry: nil, metricName: "unknown", isEmpty: true)
-        }
-        return resolve(first: first, rest: Array(words.dropFirst()))
-    }
-
-    /// Resolves a command word and its arguments (no array of all the words is made).
+    /// Resolves a command word and its arguments (the parser never yields a request without
+    /// a word, so there is always a first one).
     static func resolve(first: String, rest sentRest: [String]) -> Request {
         // Most clients send names in capitals: then the name is the word itself.
         var name = first.utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) } ? first : first.uppercased()
@@ -119,7 +111,6 @@ struct CommandRouter: Sendable {
     static let whileWatchingRESP2: Set<String> = ["PING", "QUIT", "UNWATCH", "WATCH", "RESET"]
 
     func route(_ request: Request, session: SessionInfo) -> Outcome {
-        guard !request.isEmpty else { return .reply(.error("ERR empty command")) }
         let (name, rest) = (request.name, request.rest)
         guard let entry = request.entry else {
             let shown = request.words.prefix(3).map { "'\($0.prefix(40))'" }.joined(separator: " ")

@@ -237,7 +237,7 @@ final class SessionHandler: ChannelDuplexHandler {
         if request.count == 2, request[0].readableBytes == 4,
            String(decoding: request[0].readableBytesView, as: UTF8.self).uppercased() == "ECHO" {
             current = ("ECHO", requests, started)
-            if case let .reply(.error(message), _) = router.route(CommandRouter.resolve(["ECHO", ""]), session: session) {
+            if case let .reply(.error(message), _) = router.route(CommandRouter.resolve(first: "ECHO", rest: [""]), session: session) {
                 answer(.error(message), context: context)
             } else {
                 answer(.bulkString(request[1]), context: context)
