@@ -7,6 +7,13 @@ import Testing
 /// Nothing here bounds how fast anything runs; only timeouts are checked, from below.
 @Suite("EventsWritten: waking the sequencer", .timeLimit(.minutes(1)))
 struct EventsWrittenTests {
+    /// How long a wait lasted.
+    static func timed(_ signal: EventsWritten, upTo timeout: Duration) async -> Duration {
+        let started = ContinuousClock.now
+        await signal.wait(upTo: timeout)
+        return ContinuousClock.now - started
+    }
+
     @Test("a signal given before the wait is kept: the wait returns at once")
     func signalFirst() async {
         let signal = EventsWritten()
@@ -14,9 +21,7 @@ struct EventsWrittenTests {
         signal.signal()
         await signal.wait(upTo: .seconds(3600))
         // Two signals before one wait are one wake-up: the next wait runs to its timeout.
-        let again = ContinuousClock.now
-        await signal.wait(upTo: .milliseconds(200))
-        #expect(ContinuousClock.now - again >= .milliseconds(200))
+        #expect(await Self.timed(signal, upTo: .milliseconds(200)) >= .milliseconds(200))
     }
 
     @Test("a signal during the wait ends it")
@@ -31,18 +36,14 @@ struct EventsWrittenTests {
     @Test("without a signal the wait ends at its timeout, and a late timer does not end the next wait")
     func timeout() async {
         let signal = EventsWritten()
-        let started = ContinuousClock.now
-        await signal.wait(upTo: .milliseconds(100))
-        #expect(ContinuousClock.now - started >= .milliseconds(100))
-        // Woken early by a signal, the first wait's timer still fires later: it must not end
-        // the second wait, which has a ticket of its own.
+        #expect(await Self.timed(signal, upTo: .milliseconds(100)) >= .milliseconds(100))
+        // Woken early by a signal: should the first wait's timer still fire later, it must not
+        // end the second wait, which has a ticket of its own.
         async let first: Void = signal.wait(upTo: .milliseconds(300))
         try? await Task.sleep(for: .milliseconds(20))
         signal.signal()
         await first
-        let second = ContinuousClock.now
-        await signal.wait(upTo: .seconds(1))
-        #expect(ContinuousClock.now - second >= .seconds(1))
+        #expect(await Self.timed(signal, upTo: .seconds(1)) >= .seconds(1))
     }
 
     @Test("cancelling the waiting task ends the wait")
