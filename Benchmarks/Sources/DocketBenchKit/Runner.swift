@@ -36,6 +36,25 @@ public struct Runner: Sendable {
         var byOperation: [Operation: Histogram<UInt64>] = [:]
         var operations: UInt64 = 0
         var errors: [String: UInt64] = [:]
+
+        /// One measured reply to `request`, in a batch that took `micros`: an error reply is
+        /// counted by its class, any other is an operation with that latency.
+        mutating func record(_ request: Request, errorClass: String?, micros: UInt64) {
+            if let errorClass {
+                errors[errorClass, default: 0] += 1
+                return
+            }
+            operations += 1
+            _ = all.record(micros)
+            if byOperation[request.operation] == nil { byOperation[request.operation] = Runner.histogram() }
+            _ = byOperation[request.operation]!.record(micros)
+        }
+    }
+
+    /// The class of an error reply, its first word (`DENIED`, `NOTFOUND`); nil for any other reply.
+    static func errorClass(of reply: RESPValue) -> String? {
+        guard case .error(let line) = reply else { return nil }
+        return String(line.prefix { $0 != " " })
     }
 
     /// Connects and authenticates one connection.
@@ -231,20 +250,9 @@ public struct Runner: Sendable {
             let measured = t0 >= measureStart && t1 <= end
             let micros = max(1, (t1 - t0) / 1000)
             for (request, reply) in zip(batch, replies) {
-                var errorClass: String?
-                if case .error(let line) = reply {
-                    errorClass = String(line.prefix { $0 != " " })
-                }
+                let errorClass = errorClass(of: reply)
                 workload.completed(request, error: errorClass)
-                guard measured else { continue }
-                if let errorClass {
-                    result.errors[errorClass, default: 0] += 1
-                    continue
-                }
-                result.operations += 1
-                _ = result.all.record(micros)
-                if result.byOperation[request.operation] == nil { result.byOperation[request.operation] = histogram() }
-                _ = result.byOperation[request.operation]!.record(micros)
+                if measured { result.record(request, errorClass: errorClass, micros: micros) }
             }
         }
         return result

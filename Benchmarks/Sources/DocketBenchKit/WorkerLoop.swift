@@ -50,10 +50,7 @@ struct WorkerLoop<W: Workload> {
     /// Takes the reply to the next unanswered request of the batch in flight. Returns true when
     /// it was the last: the batch, answered at `now`, is recorded and the next one can start.
     mutating func received(_ reply: RESPValue, at now: @autoclosure () -> UInt64) -> Bool {
-        var errorClass: String?
-        if case .error(let line) = reply {
-            errorClass = String(line.prefix { $0 != " " })
-        }
+        let errorClass = Runner.errorClass(of: reply)
         workload.completed(batch[errorClasses.count], error: errorClass)
         errorClasses.append(errorClass)
         guard errorClasses.count == batch.count else { return false }
@@ -73,14 +70,7 @@ struct WorkerLoop<W: Workload> {
         if sentAt >= measureStart && t1 <= end {
             let micros = max(1, (t1 - sentAt) / 1000)
             for (request, errorClass) in zip(batch, errorClasses) {
-                if let errorClass {
-                    result.errors[errorClass, default: 0] += 1
-                    continue
-                }
-                result.operations += 1
-                _ = result.all.record(micros)
-                if result.byOperation[request.operation] == nil { result.byOperation[request.operation] = Runner.histogram() }
-                _ = result.byOperation[request.operation]!.record(micros)
+                result.record(request, errorClass: errorClass, micros: micros)
             }
         }
         batch.removeAll(keepingCapacity: true)
