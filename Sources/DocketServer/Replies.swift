@@ -2,6 +2,7 @@ import DocketCore
 import DocketStore
 import DocketWire
 import Foundation
+import NIOCore
 
 /// How domain values look on the wire (PROTOCOL.md "Values").
 enum Reply {
@@ -32,6 +33,38 @@ enum Reply {
             ("fields", map(item.fields.sorted { $0.key < $1.key }.map { ($0.key, .bulk($0.value)) })),
             ("transitions", .array((state?.transitions ?? []).map { .bulk($0.name) })),
         ])
+    }
+
+    /// Writes `item(item, definition)`'s bytes straight into `buffer`, without building the map
+    /// first: ITEM.GET's path, where making the map's thirty-odd values (each bulk string its
+    /// own buffer) and encoding them was about an eighth of the server's time per read.
+    static func writeItem(_ item: ItemSnapshot, _ definition: WorkflowDefinition?, as version: RESPVersion, into buffer: inout ByteBuffer) {
+        let state = definition?.state(item.state)
+        func key(_ name: StaticString) { RESPEncoder.writeBulk(name, into: &buffer) }
+        RESPEncoder.writeMapHeader(count: 15, as: version, into: &buffer)
+        key("id"); RESPEncoder.writeBulk(item.id, into: &buffer)
+        key("workflow"); RESPEncoder.writeBulk(item.workflow, into: &buffer)
+        key("workflow_version"); RESPEncoder.writeInteger(Int64(item.workflowVersion), into: &buffer)
+        key("title"); RESPEncoder.writeBulk(item.title, into: &buffer)
+        key("theme"); RESPEncoder.writeBulk(item.theme, as: version, into: &buffer)
+        key("group"); RESPEncoder.writeBulk(item.group, as: version, into: &buffer)
+        key("state"); RESPEncoder.writeBulk(item.state, into: &buffer)
+        key("version"); RESPEncoder.writeInteger(Int64(item.version), into: &buffer)
+        key("author"); RESPEncoder.writeBulk(item.author, into: &buffer)
+        key("created_at"); RESPEncoder.writeBulk(Timestamp.format(item.createdAt), into: &buffer)
+        key("state_since"); RESPEncoder.writeBulk(Timestamp.format(item.stateSince), into: &buffer)
+        key("due_at"); RESPEncoder.writeBulk(item.dueAt.map(Timestamp.format), as: version, into: &buffer)
+        key("final"); RESPEncoder.encode(.boolean(state?.final ?? false), as: version, into: &buffer)
+        key("fields")
+        RESPEncoder.writeMapHeader(count: item.fields.count, as: version, into: &buffer)
+        for (name, value) in item.fields.sorted(by: { $0.key < $1.key }) {
+            RESPEncoder.writeBulk(name, into: &buffer)
+            RESPEncoder.writeBulk(value, into: &buffer)
+        }
+        key("transitions")
+        let transitions = state?.transitions ?? []
+        RESPEncoder.writeArrayHeader(count: transitions.count, into: &buffer)
+        for transition in transitions { RESPEncoder.writeBulk(transition.name, into: &buffer) }
     }
 
     static func event(_ e: EventRecord) -> RESPValue {

@@ -54,5 +54,12 @@ enum Outcome: Sendable {
     case later(@Sendable () async -> (RESPValue, [SessionUpdate]))
     /// A read answered on the session's own event loop (`Store.itemOnLoop`); `start` gives nil,
     /// or a future failing with `NeedsPooledRead`, when it cannot: then `fallback` runs as `later`.
-    case onLoop(start: @Sendable (any EventLoop) -> EventLoopFuture<RESPValue>?, fallback: @Sendable () async -> (RESPValue, [SessionUpdate]))
+    case onLoop(start: @Sendable (any EventLoop) -> EventLoopFuture<Answer>?, fallback: @Sendable () async -> (RESPValue, [SessionUpdate]))
+}
+
+/// A reply on its way to the connection: a value, or an item written straight from its
+/// snapshot (`Reply.writeItem`, the bytes of `Reply.item` without building it first).
+enum Answer: Sendable {
+    case value(RESPValue)
+    case item(ItemSnapshot, WorkflowDefinition?)
 }

@@ -287,13 +287,13 @@ final class SessionHandler: ChannelDuplexHandler {
             future.whenComplete { result in
                 metrics.databaseOperation(started: false)
                 switch result {
-                case let .success(value):
-                    bound.value.finish(value, [])
+                case let .success(answer):
+                    bound.value.finish(answer, [])
                 case .failure(is NeedsPooledRead):
                     guard let context = bound.value.context else { return }
                     bound.value.runLater(fallback, context: context)
                 case let .failure(error):
-                    bound.value.finish(Reply.error(error), [])
+                    bound.value.finish(.value(Reply.error(error)), [])
                 }
             }
         }
@@ -308,16 +308,16 @@ final class SessionHandler: ChannelDuplexHandler {
         Task {
             let (value, updates) = await body()
             loop.execute {
-                bound.value.finish(value, updates)
+                bound.value.finish(.value(value), updates)
             }
         }
     }
 
-    func finish(_ value: RESPValue, _ updates: [SessionUpdate]) {
+    func finish(_ reply: Answer, _ updates: [SessionUpdate]) {
         guard let context else { return }
         busy = false
         apply(updates, context: context)
-        answer(value, context: context)
+        answer(reply, context: context)
         flushOut(context: context)
         if closing { return }
         drain(context: context)
@@ -330,12 +330,16 @@ final class SessionHandler: ChannelDuplexHandler {
 
     /// Writes a command's reply, records its metrics, and closes when the command asked to.
     func answer(_ value: RESPValue, context: ChannelHandlerContext) {
-        write(value, context: context)
+        answer(.value(value), context: context)
+    }
+
+    func answer(_ reply: Answer, context: ChannelHandlerContext) {
+        write(reply, context: context)
         if let (name, request, started) = current {
             current = nil
             let elapsed = ContinuousClock.now - started
             var (outcome, message) = ("ok", "")
-            if case let .error(text) = value { (outcome, message) = (String(text.prefix { $0 != " " }), text) }
+            if case let .value(.error(text)) = reply { (outcome, message) = (String(text.prefix { $0 != " " }), text) }
             if tally.meter?.name != name {
                 tally.flush()
                 tally.meter = router.services.metrics.meter(name)
@@ -374,9 +378,18 @@ final class SessionHandler: ChannelDuplexHandler {
     /// Encodes a reply into the pending output: the replies to a pipelined batch go out as one
     /// write when it is flushed, not one write each.
     func write(_ value: RESPValue, context: ChannelHandlerContext) {
-        if case .error = value { stats.update { $0.errors += 1 } }
+        write(.value(value), context: context)
+    }
+
+    func write(_ reply: Answer, context: ChannelHandlerContext) {
         if pending == nil { pending = context.channel.allocator.buffer(capacity: 256) }
-        RESPEncoder.encode(value, as: session.version, into: &pending!)
+        switch reply {
+        case let .value(value):
+            if case .error = value { stats.update { $0.errors += 1 } }
+            RESPEncoder.encode(value, as: session.version, into: &pending!)
+        case let .item(item, definition):
+            Reply.writeItem(item, definition, as: session.version, into: &pending!)
+        }
         if pending!.readableBytes >= 64 * 1024 { emit(context: context) }
     }
 

@@ -97,7 +97,7 @@ final class LoopReader: @unchecked Sendable {
     /// it once per connection: sent as an unnamed statement it was parsed and planned for every
     /// query, which took longer than running it. PostgresNIO runs named statements only from
     /// async code, so this one is prepared and executed in SQL.
-    static let prepare = "PREPARE docket_loop_items(text[]) AS SELECT \(ItemRow.columns) FROM items WHERE id = ANY($1)"
+    static let prepare = "PREPARE docket_loop_items(text[]) AS SELECT \(ItemRow.replyColumns) FROM items WHERE id = ANY($1)"
 
     /// `EXECUTE` takes no bound parameters, so the ids are written into the statement. Only ids
     /// made of what an item id can hold (letters, digits and `-`; `PP-12`) are; any other id
@@ -262,8 +262,10 @@ public struct NeedsPooledRead: Error {}
 
 extension Store {
     /// ITEM.GET on the calling event loop (see `LoopReaders`): the item as `actor` may see it,
-    /// with its workflow definition. Nil when that loop has no open connection; the future
-    /// fails with `NeedsPooledRead` when the definition is not cached yet.
+    /// with its workflow definition. The snapshot holds what ITEM.GET's reply and visibility
+    /// need (`ItemRow.replyColumns`): its votes, endorsements and milestones are empty.
+    /// Nil when that loop has no open connection; the future fails with `NeedsPooledRead` when
+    /// the definition is not cached yet.
     public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop) -> EventLoopFuture<(ItemSnapshot, WorkflowDefinition)>? {
         guard let readers = loopReaders, let row = readers.reader(on: loop)?.item(id) else { return nil }
         return row.flatMapThrowing { row in

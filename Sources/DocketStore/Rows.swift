@@ -195,6 +195,15 @@ struct ItemRow: Sendable {
         '{}', revisions, votes::text, assignees, '[]', '[]', ''::bytea, final
         """
 
+    /// The columns of `columns` that ITEM.GET's reply and its visibility check read; votes,
+    /// endorsements, milestones and the hash come back empty. PostgreSQL then writes no jsonb
+    /// for them and the server decodes no JSON: the loop reads (`LoopReader`) use these.
+    static let replyColumns = """
+        id, workflow, workflow_version, title, theme, group_slug, state, version, author,
+        docket_micros(created_at), docket_micros(state_since), docket_micros(due_at), round,
+        fields::text, revisions, '[]', assignees, '[]', '[]', ''::bytea, final
+        """
+
     init(snapshot: ItemSnapshot, lastHash: [UInt8], final: Bool) {
         self.snapshot = snapshot
         self.lastHash = lastHash

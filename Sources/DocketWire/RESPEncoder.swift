@@ -82,6 +82,56 @@ public enum RESPEncoder {
         }
     }
 
+    // MARK: Writing a reply piece by piece
+    //
+    // For replies written straight from their source, without a `RESPValue` tree first (an
+    // item's map on ITEM.GET's path). Each writes what `encode` writes for the same value.
+
+    /// The header of a map of `count` pairs: `%N` in RESP3, a flat array `*2N` in RESP2.
+    public static func writeMapHeader(count: Int, as version: RESPVersion, into buffer: inout ByteBuffer) {
+        if version == .resp3 {
+            writeHeader(UInt8(ascii: "%"), Int64(count), into: &buffer)
+        } else {
+            writeHeader(UInt8(ascii: "*"), Int64(count) * 2, into: &buffer)
+        }
+    }
+
+    /// The header of an array of `count` elements.
+    public static func writeArrayHeader(count: Int, into buffer: inout ByteBuffer) {
+        writeHeader(UInt8(ascii: "*"), Int64(count), into: &buffer)
+    }
+
+    /// A bulk string of `text`'s UTF-8 bytes, as `encode(.bulk(text))` writes it.
+    public static func writeBulk(_ text: String, into buffer: inout ByteBuffer) {
+        var text = text
+        text.withUTF8 { bytes in
+            writeHeader(UInt8(ascii: "$"), Int64(bytes.count), into: &buffer)
+            buffer.writeBytes(UnsafeRawBufferPointer(bytes))
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// A bulk string of a literal (a map's key).
+    public static func writeBulk(_ text: StaticString, into buffer: inout ByteBuffer) {
+        writeHeader(UInt8(ascii: "$"), Int64(text.utf8CodeUnitCount), into: &buffer)
+        buffer.writeStaticString(text)
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// A bulk string, or null when `text` is nil.
+    public static func writeBulk(_ text: String?, as version: RESPVersion, into buffer: inout ByteBuffer) {
+        if let text {
+            writeBulk(text, into: &buffer)
+        } else {
+            encode(.null, as: version, into: &buffer)
+        }
+    }
+
+    /// An integer.
+    public static func writeInteger(_ n: Int64, into buffer: inout ByteBuffer) {
+        writeHeader(UInt8(ascii: ":"), n, into: &buffer)
+    }
+
     /// Appends a request, `*N\r\n` followed by one bulk string per argument,
     /// as clients send them.
     public static func encodeCommand(_ args: [String], into buffer: inout ByteBuffer) {
