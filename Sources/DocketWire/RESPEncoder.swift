@@ -82,54 +82,21 @@ public enum RESPEncoder {
         }
     }
 
-    // MARK: Writing a reply piece by piece
-    //
-    // For replies written straight from their source, without a `RESPValue` tree first (an
-    // item's map on ITEM.GET's path). Each writes what `encode` writes for the same value.
-
-    /// The header of a map of `count` pairs: `%N` in RESP3, a flat array `*2N` in RESP2.
-    public static func writeMapHeader(count: Int, as version: RESPVersion, into buffer: inout ByteBuffer) {
-        if version == .resp3 {
-            writeHeader(UInt8(ascii: "%"), Int64(count), into: &buffer)
-        } else {
-            writeHeader(UInt8(ascii: "*"), Int64(count) * 2, into: &buffer)
+    /// Appends a reply that `body` writes piece by piece, without a ``RESPValue`` first (an
+    /// item's map on ITEM.GET's path). `body` runs twice: once to measure, once to write into
+    /// space reserved in one go, so a reply of many small pieces pays one capacity check
+    /// instead of several per piece. It must make the same calls both times.
+    @inlinable
+    public static func write(as version: RESPVersion, into buffer: inout ByteBuffer, _ body: (inout RESPRawWriter) -> Void) {
+        var measure = RESPRawWriter(version: version, base: nil)
+        body(&measure)
+        let size = measure.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var writer = RESPRawWriter(version: version, base: raw.baseAddress!)
+            body(&writer)
+            precondition(writer.count == size, "a reply wrote other pieces than it measured")
+            return size
         }
-    }
-
-    /// The header of an array of `count` elements.
-    public static func writeArrayHeader(count: Int, into buffer: inout ByteBuffer) {
-        writeHeader(UInt8(ascii: "*"), Int64(count), into: &buffer)
-    }
-
-    /// A bulk string of `text`'s UTF-8 bytes, as `encode(.bulk(text))` writes it.
-    public static func writeBulk(_ text: String, into buffer: inout ByteBuffer) {
-        var text = text
-        text.withUTF8 { bytes in
-            writeHeader(UInt8(ascii: "$"), Int64(bytes.count), into: &buffer)
-            buffer.writeBytes(UnsafeRawBufferPointer(bytes))
-        }
-        buffer.writeStaticString("\r\n")
-    }
-
-    /// A bulk string of a literal (a map's key).
-    public static func writeBulk(_ text: StaticString, into buffer: inout ByteBuffer) {
-        writeHeader(UInt8(ascii: "$"), Int64(text.utf8CodeUnitCount), into: &buffer)
-        buffer.writeStaticString(text)
-        buffer.writeStaticString("\r\n")
-    }
-
-    /// A bulk string, or null when `text` is nil.
-    public static func writeBulk(_ text: String?, as version: RESPVersion, into buffer: inout ByteBuffer) {
-        if let text {
-            writeBulk(text, into: &buffer)
-        } else {
-            encode(.null, as: version, into: &buffer)
-        }
-    }
-
-    /// An integer.
-    public static func writeInteger(_ n: Int64, into buffer: inout ByteBuffer) {
-        writeHeader(UInt8(ascii: ":"), n, into: &buffer)
     }
 
     /// Appends a request, `*N\r\n` followed by one bulk string per argument,
@@ -226,3 +193,142 @@ public enum RESPEncoder {
         }
     }
 }
+
+/// Writes the pieces of a reply into raw memory (``RESPEncoder/write(as:into:_:)``), or only
+/// counts their bytes when it has no memory. Each piece comes out as ``RESPEncoder`` writes
+/// the same value for ``version``.
+public struct RESPRawWriter {
+    public let version: RESPVersion
+    @usableFromInline let base: UnsafeMutableRawPointer?
+    @usableFromInline var written = 0
+    /// Bytes written (or counted) so far.
+    public var count: Int { written }
+
+    @inlinable
+    init(version: RESPVersion, base: UnsafeMutableRawPointer?) {
+        self.version = version
+        self.base = base
+    }
+
+    @inlinable
+    mutating func byte(_ b: UInt8) {
+        base?.storeBytes(of: b, toByteOffset: written, as: UInt8.self)
+        written += 1
+    }
+
+    @inlinable
+    mutating func bytes(_ bytes: UnsafeRawBufferPointer) {
+        if let base, let source = bytes.baseAddress, bytes.count > 0 {
+            (base + written).copyMemory(from: source, byteCount: bytes.count)
+        }
+        written += bytes.count
+    }
+
+    @inlinable
+    mutating func crlf() {
+        byte(0x0D)
+        byte(0x0A)
+    }
+
+    @inlinable
+    mutating func decimal(_ n: Int64) {
+        if n >= 0, n < 10 {
+            byte(UInt8(ascii: "0") &+ UInt8(n))
+            return
+        }
+        var magnitude = n.magnitude
+        var digits = 0
+        var rest = magnitude
+        repeat { digits += 1; rest /= 10 } while rest > 0
+        if n < 0 { byte(UInt8(ascii: "-")) }
+        if let base {
+            var i = written + digits
+            repeat {
+                i -= 1
+                base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(magnitude % 10), toByteOffset: i, as: UInt8.self)
+                magnitude /= 10
+            } while magnitude > 0
+        }
+        written += digits
+    }
+
+    @inlinable
+    mutating func header(_ type: UInt8, _ n: Int64) {
+        byte(type)
+        decimal(n)
+        crlf()
+    }
+
+    /// The header of a map of `count` pairs: `%N` in RESP3, a flat array `*2N` in RESP2.
+    @inlinable
+    public mutating func mapHeader(count pairs: Int) {
+        if version == .resp3 {
+            header(UInt8(ascii: "%"), Int64(pairs))
+        } else {
+            header(UInt8(ascii: "*"), Int64(pairs) * 2)
+        }
+    }
+
+    /// The header of an array of `count` elements.
+    @inlinable
+    public mutating func arrayHeader(count elements: Int) {
+        header(UInt8(ascii: "*"), Int64(elements))
+    }
+
+    /// A bulk string of `text`'s UTF-8 bytes.
+    @inlinable
+    public mutating func bulk(_ text: String) {
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            header(UInt8(ascii: "$"), Int64(utf8.count))
+            bytes(UnsafeRawBufferPointer(utf8))
+        }
+        if done == nil {
+            Array(text.utf8).withUnsafeBytes { utf8 in
+                header(UInt8(ascii: "$"), Int64(utf8.count))
+                bytes(utf8)
+            }
+        }
+        crlf()
+    }
+
+    /// A bulk string of a literal (a map's key).
+    @inlinable
+    public mutating func key(_ text: StaticString) {
+        header(UInt8(ascii: "$"), Int64(text.utf8CodeUnitCount))
+        bytes(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        crlf()
+    }
+
+    /// A bulk string, or null (`_` in RESP3, `$-1` in RESP2) when `text` is nil.
+    @inlinable
+    public mutating func bulk(_ text: String?) {
+        if let text {
+            bulk(text)
+        } else if version == .resp3 {
+            byte(UInt8(ascii: "_"))
+            crlf()
+        } else {
+            header(UInt8(ascii: "$"), -1)
+        }
+    }
+
+    /// An integer.
+    @inlinable
+    public mutating func integer(_ n: Int64) {
+        header(UInt8(ascii: ":"), n)
+    }
+
+    /// A boolean: `#t` / `#f` in RESP3, `:1` / `:0` in RESP2.
+    @inlinable
+    public mutating func boolean(_ b: Bool) {
+        if version == .resp3 {
+            byte(UInt8(ascii: "#"))
+            byte(UInt8(ascii: b ? "t" : "f"))
+        } else {
+            byte(UInt8(ascii: ":"))
+            byte(UInt8(ascii: b ? "1" : "0"))
+        }
+        crlf()
+    }
+}
+

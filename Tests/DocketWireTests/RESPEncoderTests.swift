@@ -129,4 +129,42 @@ struct RESPEncoderTests {
         #expect(RESPProtocolError.expectedDollar(got: 0).message == "expected '$', got '\\x00'")
         #expect(RESPProtocolError.expectedDollar(got: 13).message == "expected '$', got '\\x0d'")
     }
+
+    /// Each piece `RESPRawWriter` writes is what `encode` writes for the same value, in both
+    /// versions; a reply of several pieces goes after what the buffer held.
+    @Test(arguments: [RESPVersion.resp2, .resp3])
+    func rawWriterPiecesMatchEncode(version: RESPVersion) {
+        func encoded(_ value: RESPValue) -> [UInt8] {
+            var b = ByteBufferAllocator().buffer(capacity: 16)
+            RESPEncoder.encode(value, as: version, into: &b)
+            return Array(b.readableBytesView)
+        }
+        func written(_ body: (inout RESPRawWriter) -> Void) -> [UInt8] {
+            var b = ByteBufferAllocator().buffer(capacity: 0)
+            RESPEncoder.write(as: version, into: &b, body)
+            return Array(b.readableBytesView)
+        }
+        for n: Int64 in [0, 9, 10, -1, -7, -42, 1_234_567, .max, .min] {
+            #expect(written { $0.integer(n) } == encoded(.integer(n)), "\(n)")
+        }
+        for text in ["", "foo", "é", "a\r\nb\0", String(repeating: "x", count: 1_000), "villes durables ✓"] {
+            #expect(written { $0.bulk(text) } == encoded(.bulk(text)), "\(text.prefix(10))")
+            #expect(written { $0.bulk(Optional(text)) } == encoded(.bulk(text)))
+        }
+        #expect(written { $0.bulk(String?.none) } == encoded(.null))
+        #expect(written { $0.key("created_at") } == encoded(.bulk("created_at")))
+        #expect(written { $0.boolean(true) } == encoded(.boolean(true)))
+        #expect(written { $0.boolean(false) } == encoded(.boolean(false)))
+        let map: RESPValue = .map([("a", 1), ("b", .array(["x", "yz"]))])
+        #expect(written { w in
+            w.mapHeader(count: 2)
+            w.key("a"); w.integer(1)
+            w.key("b"); w.arrayHeader(count: 2); w.bulk("x"); w.bulk("yz")
+        } == encoded(map))
+
+        var buffer = ByteBufferAllocator().buffer(capacity: 4)
+        buffer.writeString("+OK\r\n")
+        RESPEncoder.write(as: version, into: &buffer) { $0.bulk("after") }
+        #expect(buffer.readString(length: buffer.readableBytes) == "+OK\r\n$5\r\nafter\r\n")
+    }
 }
