@@ -149,4 +149,70 @@ import Testing
         reader.append(ByteBuffer(string: "?what\r\n"))
         #expect(throws: RESPProtocolError.self) { try reader.next() }
     }
+
+    /// Every reply shape `skip()` must step over, in RESP2 and RESP3, with its error class.
+    static let skipWire: [(String, String?)] = [
+        ("+OK\r\n", nil),
+        ("+a line\rwith a lone CR\r\n", nil),
+        ("$5\r\nhello\r\n", nil),
+        ("-DENIED not allowed\r\n", "DENIED"),
+        ("-NOTFOUND\r\n", "NOTFOUND"),
+        ("*2\r\n$1\r\na\r\n:7\r\n", nil),
+        ("%2\r\n$2\r\nid\r\n$4\r\nTP-1\r\n$6\r\nfields\r\n%1\r\n$1\r\nk\r\n$2\r\n\r\n\r\n", nil),
+        ("*3\r\n*0\r\n%0\r\n*1\r\n*1\r\n:-12\r\n", nil),
+        ("$-1\r\n", nil),
+        ("*-1\r\n", nil),
+        ("_\r\n", nil),
+        ("#t\r\n", nil),
+        (",1.5\r\n", nil),
+        ("(12345678901234567890\r\n", nil),
+        ("=7\r\ntxt:abc\r\n", nil),
+        ("!21\r\nSYNTAX invalid syntax\r\n", "SYNTAX"),
+        ("~2\r\n+a\r\n+b\r\n", nil),
+        ("|1\r\n+ttl\r\n:3\r\n+annotated\r\n", nil),
+        ("*2\r\n-ERR inside\r\n:1\r\n", nil),
+    ]
+
+    @Test func skippedRepliesEndWhereTheParserEndsThemWhateverTheReads() throws {
+        let wire = Self.skipWire.map(\.0).joined()
+        let bytes = Array(wire.utf8)
+        for piece in [1, 2, 3, 5, 7, bytes.count] {
+            var reader = ReplyReader()
+            var classes: [String?] = []
+            var offset = 0
+            while offset < bytes.count {
+                reader.append(ByteBuffer(bytes: bytes[offset..<min(offset + piece, bytes.count)]))
+                offset += piece
+                while let reply = try reader.skip() { classes.append(reply.errorClass) }
+            }
+            #expect(classes == Self.skipWire.map(\.1), "in pieces of \(piece)")
+        }
+        // Each reply alone: the scan's length is the whole reply, and the parser reads one
+        // reply from the same bytes with the same error class.
+        for (reply, errorClass) in Self.skipWire {
+            let scanned = Array(reply.utf8).withUnsafeBytes { ReplyReader.scan($0) }
+            #expect(scanned == .complete(length: reply.utf8.count, errorClass: errorClass), "\(reply.debugDescription)")
+            var parser = RESPValueParser()
+            var buffer = ByteBuffer(string: reply)
+            let value = try #require(try parser.next(&buffer), "\(reply.debugDescription)")
+            #expect(buffer.readableBytes == 0 && Runner.errorClass(of: value) == errorClass, "\(reply.debugDescription)")
+        }
+    }
+
+    @Test func anAuthReplyParsedWholeThenRepliesSkipped() throws {
+        var reader = ReplyReader()
+        reader.append(ByteBuffer(string: "+OK\r\n$4\r\nPP-1\r\n-NOTFOUND item PP-2\r\n"))
+        #expect(try reader.next() == .simpleString("OK"))
+        #expect(try reader.skip() == ReplyReader.Skipped(errorClass: nil))
+        #expect(try reader.skip() == ReplyReader.Skipped(errorClass: "NOTFOUND"))
+        #expect(try reader.skip() == nil)
+    }
+
+    @Test(arguments: ["?what\r\n", "$3\r\nabcd\r\n", ":12a\r\n", "*x\r\n", "*1\r\n$1\r\nab\r\n"])
+    func malformedRepliesAreRefusedWhenSkipped(wire: String) {
+        var reader = ReplyReader()
+        reader.append(ByteBuffer(string: wire))
+        #expect(throws: RESPProtocolError.self) { try reader.skip() }
+    }
 }
+

@@ -80,10 +80,13 @@ final class LoopWorker<W: Workload>: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reader.append(unwrapInboundIn(data))
         do {
-            while let reply = try reader.next() {
-                if authenticated != nil {
-                    authenticate(reply, context: context)
-                } else if loop?.inFlight == true, loop!.received(reply, at: Runner.now()) {
+            // The AUTH reply is parsed whole; the run's replies are only skipped over.
+            while authenticated != nil {
+                guard let reply = try reader.next() else { return }
+                authenticate(reply, context: context)
+            }
+            while let reply = try reader.skip() {
+                if loop?.inFlight == true, loop!.received(errorClass: reply.errorClass, at: Runner.now()) {
                     sendBatch(context: context)
                 }
             }
