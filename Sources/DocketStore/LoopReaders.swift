@@ -73,6 +73,8 @@ final class LoopReader: @unchecked Sendable {
     let loop: any EventLoop
     let owner: LoopReaders
     private var connection: PostgresConnection?
+    /// The read, prepared on `connection` when it opened.
+    private var statement: PreparedQuery?
     private var connecting = false
     private var closed = false
     private var nextAttempt = NIODeadline.uptimeNanoseconds(0)
@@ -86,27 +88,33 @@ final class LoopReader: @unchecked Sendable {
     /// The most ids one query asks for.
     static let maxBatch = 64
 
-    /// The reads one query answers.
-    final class Batch {
+    /// The reads one query answers, and the rows it has returned so far. Touched on its loop
+    /// only (the rows arrive there).
+    final class Batch: @unchecked Sendable {
         let reads: [(id: String, promise: EventLoopPromise<ItemRow?>)]
+        var rows: [String: ItemRow] = [:]
         init(_ reads: [(id: String, promise: EventLoopPromise<ItemRow?>)]) { self.reads = reads }
         func fail(_ error: any Error) { for read in reads { read.promise.fail(error) } }
     }
 
-    /// The read, prepared on each loop connection as it opens, so PostgreSQL parses and plans
-    /// it once per connection: sent as an unnamed statement it was parsed and planned for every
-    /// query, which took longer than running it. PostgresNIO runs named statements only from
-    /// async code, so this one is prepared and executed in SQL.
-    static let prepare = "PREPARE docket_loop_items(text[]) AS SELECT \(ItemRow.replyColumns) FROM items WHERE id = ANY($1)"
+    /// The read, prepared (a protocol-level named statement) on each loop connection as it
+    /// opens. PostgreSQL then parses and plans it once per connection, and each query is a Bind
+    /// and an Execute: no Parse, and no row description for PostgresNIO to decode, twenty-one
+    /// column names each time. (Sent unnamed, it was parsed and planned for every query, which
+    /// took longer than running it; `EXECUTE` in SQL still had the wrapper parsed and described
+    /// each time.)
+    static let query = "SELECT \(ItemRow.replyColumns) FROM items WHERE id = ANY($1)"
 
-    /// `EXECUTE` takes no bound parameters, so the ids are written into the statement. Only ids
-    /// made of what an item id can hold (letters, digits and `-`; `PP-12`) are; any other id
-    /// takes the pooled path, with the id bound as a parameter.
-    static func execute(_ ids: [String]) -> String {
-        "EXECUTE docket_loop_items('{" + ids.map { "\"" + $0 + "\"" }.joined(separator: ",") + "}')"
+    /// The statement's parameter: the ids as a `text[]`, in binary (PostgresNIO binds every
+    /// parameter in binary).
+    static func idsParameter(_ ids: [String]) -> PostgresData {
+        var buffer = ByteBufferAllocator().buffer(capacity: 20 + ids.count * 12)
+        ids.encode(into: &buffer, context: .default)
+        return PostgresData(type: .textArray, formatCode: .binary, value: buffer)
     }
 
-    /// Whether `id` can be written into `execute`'s statement as it is.
+    /// Whether `id` is one an item can have (letters, digits and `-`, at most 64 bytes): any
+    /// other id takes the pooled path, which answers it as the store does.
     static func isPlain(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
@@ -125,7 +133,7 @@ final class LoopReader: @unchecked Sendable {
     /// asked again), and with `NeedsPooledRead` when the connection is lost under the read.
     func item(_ id: String) -> EventLoopFuture<ItemRow?>? {
         loop.preconditionInEventLoop()
-        guard let connection, !connection.isClosed else {
+        guard let connection, statement != nil, !connection.isClosed else {
             self.connection = nil
             open()
             return nil
@@ -138,7 +146,7 @@ final class LoopReader: @unchecked Sendable {
     }
 
     /// Sends the waiting reads as one query.
-    private func send(on connection: PostgresConnection) {
+    private func send(on connection: PostgresConnection, _ statement: PreparedQuery) {
         let count = min(waiting.count, Self.maxBatch)
         let batch = Batch(Array(waiting.prefix(count)))
         waiting.removeFirst(count)
@@ -152,24 +160,18 @@ final class LoopReader: @unchecked Sendable {
             self.drop(connection)
             batch.fail(late)
         }
-        connection.query(PostgresQuery(unsafeSQL: Self.execute(batch.reads.map(\.id))), logger: owner.logger).whenComplete { result in
+        statement.execute([Self.idsParameter(batch.reads.map(\.id))]) { row in
+            let item = try ItemRow(replyRow: row)
+            batch.rows[item.snapshot.id] = item
+        }.whenComplete { result in
             timer.cancel()
             guard self.inFlight === batch else { return }
             self.inFlight = nil
             switch result {
-            case let .success(answer):
-                var rows: [String: ItemRow] = [:]
-                do {
-                    for row in answer.rows {
-                        let item = try ItemRow(row)
-                        rows[item.snapshot.id] = item
-                    }
-                    self.owner.reads.withLockedValue { $0 += batch.reads.count }
-                    self.owner.queries.withLockedValue { $0 += 1 }
-                    for read in batch.reads { read.promise.succeed(rows[read.id]) }
-                } catch {
-                    batch.fail(StoreError.unavailable("an item row could not be read: \(error)"))
-                }
+            case .success:
+                self.owner.reads.withLockedValue { $0 += batch.reads.count }
+                self.owner.queries.withLockedValue { $0 += 1 }
+                for read in batch.reads { read.promise.succeed(batch.rows[read.id]) }
             case let .failure(error):
                 if connection.isClosed || Self.lostConnection(error) {
                     // The connection went away under the query (the server ended the backend:
@@ -177,8 +179,14 @@ final class LoopReader: @unchecked Sendable {
                     // these reads, and the loop reconnects later.
                     self.drop(connection)
                     batch.fail(NeedsPooledRead())
+                } else if let error = error as? PSQLError {
+                    batch.fail(Store.translate(error))
+                } else if let error = error as? PostgresError {
+                    batch.fail(Store.translate(error))
+                } else if error is StoreError {
+                    batch.fail(error)
                 } else {
-                    batch.fail((error as? PSQLError).map(Store.translate) ?? StoreError.unavailable(String(describing: error)))
+                    batch.fail(StoreError.unavailable("an item row could not be read: \(error)"))
                 }
             }
             self.scheduleSend()
@@ -200,8 +208,8 @@ final class LoopReader: @unchecked Sendable {
     /// that query's connection is gone.
     private func sendWaiting() {
         guard inFlight == nil, !waiting.isEmpty else { return }
-        if let connection, !connection.isClosed {
-            send(on: connection)
+        if let connection, let statement, !connection.isClosed {
+            send(on: connection, statement)
         } else {
             let stranded = waiting
             waiting = []
@@ -212,6 +220,15 @@ final class LoopReader: @unchecked Sendable {
     /// Errors that end this connection rather than this query: the failure arrives before
     /// the channel is seen closed (a FATAL from the server fails the query first).
     static func lostConnection(_ error: any Error) -> Bool {
+        // A prepared statement's errors come in PostgresNIO's older form.
+        if let error = error as? PostgresError {
+            switch error {
+            case .connectionClosed, .protocol: return true
+            case let .server(e):
+                guard let state = e.fields[.sqlState] else { return false }
+                return state.hasPrefix("08") || state.hasPrefix("57P0")
+            }
+        }
         guard let error = error as? PSQLError else { return false }
         if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
         guard let state = error.serverInfo?[.sqlState] else { return false }
@@ -225,18 +242,19 @@ final class LoopReader: @unchecked Sendable {
         // still closed here and never dropped open.
         let logger = owner.logger
         PostgresConnection.connect(on: loop, configuration: owner.configuration, id: 0, logger: logger).flatMap { connection in
-            connection.query(PostgresQuery(unsafeSQL: Self.prepare), logger: logger)
-                .map { _ in connection }
+            connection.prepare(query: Self.query)
+                .map { (connection, $0) }
                 .flatMapError { error in connection.close().flatMapThrowing { throw error } }
         }.whenComplete { result in
             self.connecting = false
             switch result {
-            case let .success(connection):
+            case let .success((connection, statement)):
                 if self.closed {
                     let _: EventLoopFuture<Void> = connection.close()
                     return
                 }
                 self.connection = connection
+                self.statement = statement
             case .failure:
                 self.nextAttempt = .now() + .seconds(1)
             }
@@ -244,7 +262,10 @@ final class LoopReader: @unchecked Sendable {
     }
 
     private func drop(_ connection: PostgresConnection) {
-        if self.connection === connection { self.connection = nil }
+        if self.connection === connection {
+            self.connection = nil
+            statement = nil
+        }
         nextAttempt = .now() + .seconds(1)
         let _: EventLoopFuture<Void> = connection.close()
         sendWaiting()

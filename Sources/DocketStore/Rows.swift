@@ -195,14 +195,46 @@ struct ItemRow: Sendable {
         '{}', revisions, votes::text, assignees, '[]', '[]', ''::bytea, final
         """
 
-    /// The columns of `columns` that ITEM.GET's reply and its visibility check read; votes,
-    /// endorsements, milestones and the hash come back empty. PostgreSQL then writes no jsonb
-    /// for them and the server decodes no JSON: the loop reads (`LoopReader`) use these.
+    /// The columns ITEM.GET's reply and its visibility check read, for its loop read
+    /// (`LoopReader`), every one as text; `init(replyRow:)` reads them. Votes, endorsements,
+    /// milestones and the hash are not asked for: PostgreSQL writes no jsonb for them and the
+    /// server decodes no JSON.
+    ///
+    /// Text, because the loop read is a prepared statement run through PostgresNIO's
+    /// future-based interface, which records the statement's columns as text-format but has
+    /// their values sent in binary: the bytes of a text value are the same in both formats.
     static let replyColumns = """
-        id, workflow, workflow_version, title, theme, group_slug, state, version, author,
-        docket_micros(created_at), docket_micros(state_since), docket_micros(due_at), round,
-        fields::text, revisions, '[]', assignees, '[]', '[]', ''::bytea, final
+        id, workflow, workflow_version::text, title, theme, group_slug, state, version::text, author,
+        docket_micros(created_at)::text, docket_micros(state_since)::text, docket_micros(due_at)::text,
+        round::text, fields::text, revisions::text, to_json(assignees)::text
         """
+
+    /// A row of `replyColumns`: the snapshot without votes, endorsements and milestones.
+    init(replyRow row: PostgresRow) throws {
+        let r = row.makeRandomAccess()
+        func text(_ i: Int) throws -> String { try r[i].decode(String.self, context: .default) }
+        func optional(_ i: Int) throws -> String? { try r[i].decode(String?.self, context: .default) }
+        func number(_ i: Int) throws -> Int64 {
+            let s = try text(i)
+            guard let n = Int64(s) else { throw StoreError.unavailable("column \(i) of an item row is not a number: \(s)") }
+            return n
+        }
+        let fieldsText = try text(13)
+        let assigneesText = try text(15)
+        guard let assignees = assigneesText == "[]" ? [] : JSON.decode([String].self, assigneesText) else {
+            throw StoreError.unavailable("an item's assignees could not be read: \(assigneesText)")
+        }
+        snapshot = ItemSnapshot(
+            id: try text(0), workflow: try text(1), workflowVersion: Int(try number(2)), title: try text(3),
+            theme: try optional(4), group: try optional(5), state: try text(6), version: Int(try number(7)),
+            author: try text(8), createdAt: Date(epochMicroseconds: try number(9)), stateSince: Date(epochMicroseconds: try number(10)),
+            dueAt: try optional(11).flatMap(Int64.init).map(Date.init(epochMicroseconds:)),
+            fields: fieldsText == "{}" ? [:] : JSON.decodeObject(fieldsText) ?? JSON.decode([String: String].self, fieldsText) ?? [:],
+            revisions: Int(try number(14)), round: Int(try number(12)), assignees: assignees
+        )
+        lastHash = []
+        final = false
+    }
 
     init(snapshot: ItemSnapshot, lastHash: [UInt8], final: Bool) {
         self.snapshot = snapshot

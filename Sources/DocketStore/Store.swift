@@ -102,23 +102,36 @@ public final class Store: Sendable {
 
     static func translate(_ error: PSQLError) -> StoreError {
         if error.code == .server, let state = error.serverInfo?[.sqlState] {
-            let message = error.serverInfo?[.message] ?? "database error"
-            switch state {
-            case "23505": return .invalid("already exists: \(error.serverInfo?[.detail] ?? message)")
-            case "23503": return .notFound(error.serverInfo?[.detail] ?? message)
-            case "23514", "22P02", "22001", "22021", "54000": return .invalid(message)
-            case "42501": return .noPermission(message)
-            // A deadlock, a serialization failure, a lock not granted within lock_timeout: the
-            // transaction was rolled back and nothing was written; trying again can succeed.
-            case "40P01", "40001", "55P03": return .unavailable("\(message); nothing was written, try again")
-            // Connection exceptions, insufficient resources, operator intervention (shutdown,
-            // statement cancelled), system errors: the database is not there to answer.
-            case let s where s.hasPrefix("08") || s.hasPrefix("53") || s.hasPrefix("57") || s.hasPrefix("58"):
-                return .unavailable(message)
-            default: return .invalid("\(message) (SQLSTATE \(state))")
-            }
+            return translate(sqlState: state, message: error.serverInfo?[.message], detail: error.serverInfo?[.detail])
         }
         return .unavailable(String(describing: error.code))
+    }
+
+    /// A server error as PostgresNIO's older interface reports it (prepared statements run
+    /// from an event loop, `LoopReader`).
+    static func translate(_ error: PostgresError) -> StoreError {
+        if case let .server(e) = error, let state = e.fields[.sqlState] {
+            return translate(sqlState: state, message: e.fields[.message], detail: e.fields[.detail])
+        }
+        return .unavailable(error.description)
+    }
+
+    static func translate(sqlState state: String, message: String?, detail: String?) -> StoreError {
+        let message = message ?? "database error"
+        switch state {
+        case "23505": return .invalid("already exists: \(detail ?? message)")
+        case "23503": return .notFound(detail ?? message)
+        case "23514", "22P02", "22001", "22021", "54000": return .invalid(message)
+        case "42501": return .noPermission(message)
+        // A deadlock, a serialization failure, a lock not granted within lock_timeout: the
+        // transaction was rolled back and nothing was written; trying again can succeed.
+        case "40P01", "40001", "55P03": return .unavailable("\(message); nothing was written, try again")
+        // Connection exceptions, insufficient resources, operator intervention (shutdown,
+        // statement cancelled), system errors: the database is not there to answer.
+        case let s where s.hasPrefix("08") || s.hasPrefix("53") || s.hasPrefix("57") || s.hasPrefix("58"):
+            return .unavailable(message)
+        default: return .invalid("\(message) (SQLSTATE \(state))")
+        }
     }
 
     static func isUniqueViolation(_ error: any Error, constraint: String) -> Bool {
