@@ -65,9 +65,8 @@ public final class LoopReaders: Sendable {
 /// together in the next query (`WHERE id = ANY(...)`) when it returns. A query is sent at the
 /// end of the event loop's turn, not at the read that starts it: the requests of every
 /// connection that became readable in the same turn go in one query. A lone read is still
-/// one query without waiting for anything else. Under load PostgreSQL parses, plans and
-/// answers once for many reads instead of once each, and the connection is never idle while
-/// reads wait. Every read is sent after it was asked, so it sees every write acknowledged
+/// one query without waiting for anything else. Under load PostgreSQL answers once for many
+/// reads instead of once each, and the connection is never idle while reads wait. Every read is sent after it was asked, so it sees every write acknowledged
 /// before it arrived.
 final class LoopReader: @unchecked Sendable {
     let loop: any EventLoop
@@ -99,10 +98,9 @@ final class LoopReader: @unchecked Sendable {
 
     /// The read, prepared (a protocol-level named statement) on each loop connection as it
     /// opens. PostgreSQL then parses and plans it once per connection, and each query is a Bind
-    /// and an Execute: no Parse, and no row description for PostgresNIO to decode, twenty-one
-    /// column names each time. (Sent unnamed, it was parsed and planned for every query, which
-    /// took longer than running it; `EXECUTE` in SQL still had the wrapper parsed and described
-    /// each time.)
+    /// and an Execute: no Parse, and no row description for PostgresNIO to decode each time.
+    /// (Sent unnamed, it was parsed and planned for every query, which took longer than running
+    /// it; `EXECUTE` in SQL still had the wrapper parsed and described each time.)
     static let query = "SELECT \(ItemRow.replyColumns) FROM items WHERE id = ANY($1)"
 
     /// The statement's parameter: the ids as a `text[]`, in binary (PostgresNIO binds every
@@ -134,7 +132,9 @@ final class LoopReader: @unchecked Sendable {
     func item(_ id: String) -> EventLoopFuture<ItemRow?>? {
         loop.preconditionInEventLoop()
         guard let connection, statement != nil, !connection.isClosed else {
+            // Set and cleared together; a closed connection needs no closing.
             self.connection = nil
+            statement = nil
             open()
             return nil
         }
@@ -186,6 +186,7 @@ final class LoopReader: @unchecked Sendable {
                 } else if error is StoreError {
                     batch.fail(error)
                 } else {
+                    // A row that could not be decoded (PostgresDecodingError).
                     batch.fail(StoreError.unavailable("an item row could not be read: \(error)"))
                 }
             }
@@ -218,20 +219,29 @@ final class LoopReader: @unchecked Sendable {
     }
 
     /// Errors that end this connection rather than this query: the failure arrives before
-    /// the channel is seen closed (a FATAL from the server fails the query first).
+    /// the channel is seen closed (a FATAL from the server fails the query first, and a reset
+    /// fails it before the channel closes).
     static func lostConnection(_ error: any Error) -> Bool {
-        // A prepared statement's errors come in PostgresNIO's older form.
-        if let error = error as? PostgresError {
-            switch error {
-            case .connectionClosed, .protocol: return true
-            case let .server(e):
-                guard let state = e.fields[.sqlState] else { return false }
-                return state.hasPrefix("08") || state.hasPrefix("57P0")
-            }
+        switch error {
+        // The prepared statement's errors come in PostgresNIO's older form.
+        case let error as PostgresError:
+            guard case let .server(e) = error else { return true }
+            return endsConnection(sqlState: e.fields[.sqlState])
+        case let error as PSQLError:
+            if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
+            return endsConnection(sqlState: error.serverInfo?[.sqlState])
+        case is StoreError, is PostgresDecodingError:
+            return false
+        default:
+            // The older form hands a connection's own failure on as it is: an IOError (a
+            // reset), a ChannelError.
+            return true
         }
-        guard let error = error as? PSQLError else { return false }
-        if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
-        guard let state = error.serverInfo?[.sqlState] else { return false }
+    }
+
+    /// Connection exceptions and the server shutting the backend down (`57P01`-`57P05`).
+    static func endsConnection(sqlState: String?) -> Bool {
+        guard let state = sqlState else { return false }
         return state.hasPrefix("08") || state.hasPrefix("57P0")
     }
 

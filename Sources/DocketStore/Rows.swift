@@ -198,7 +198,8 @@ struct ItemRow: Sendable {
     /// The columns ITEM.GET's reply and its visibility check read, for its loop read
     /// (`LoopReader`), every one as text; `init(replyRow:)` reads them. Votes, endorsements,
     /// milestones and the hash are not asked for: PostgreSQL writes no jsonb for them and the
-    /// server decodes no JSON.
+    /// server decodes none (fields are read by hand, as everywhere; assignees only when there
+    /// are some).
     ///
     /// Text, because the loop read is a prepared statement run through PostgresNIO's
     /// future-based interface, which records the statement's columns as text-format but has
@@ -228,7 +229,7 @@ struct ItemRow: Sendable {
             id: try text(0), workflow: try text(1), workflowVersion: Int(try number(2)), title: try text(3),
             theme: try optional(4), group: try optional(5), state: try text(6), version: Int(try number(7)),
             author: try text(8), createdAt: Date(epochMicroseconds: try number(9)), stateSince: Date(epochMicroseconds: try number(10)),
-            dueAt: try optional(11).flatMap(Int64.init).map(Date.init(epochMicroseconds:)),
+            dueAt: try optional(11) == nil ? nil : Date(epochMicroseconds: try number(11)),
             fields: fieldsText == "{}" ? [:] : JSON.decodeObject(fieldsText) ?? JSON.decode([String: String].self, fieldsText) ?? [:],
             revisions: Int(try number(14)), round: Int(try number(12)), assignees: assignees
         )

@@ -19,13 +19,14 @@ struct ItemReplyWriterTests {
 
     static let created = Date(timeIntervalSince1970: 1_780_000_000)
 
-    /// Items that take each branch: nulls and values, no fields and several, states with and
-    /// without transitions, a title with a line break and non-ASCII text.
+    /// Items that take each branch: nulls and values, no fields and several, a state with
+    /// transitions, a final one and one the workflow does not have, a title with a line break
+    /// and non-ASCII text.
     static let items: [ItemSnapshot] = [
         ItemSnapshot(id: "PP-1", workflow: "policy-paper", workflowVersion: 1, title: "Gender equity in local budgets",
-                     state: "draft", version: 1, author: "amara", createdAt: created, stateSince: created),
+                     state: "drafting", version: 1, author: "amara", createdAt: created, stateSince: created),
         ItemSnapshot(id: "PP-20", workflow: "policy-paper", workflowVersion: 3, title: "Résumé:\r\nvilles durables — 2026",
-                     theme: "sustainability", group: "climate", state: "review", version: 12_345, author: "ivan",
+                     theme: "sustainability", group: "climate", state: "adopted", version: 12_345, author: "ivan",
                      createdAt: created, stateSince: created.addingTimeInterval(3_600), dueAt: created.addingTimeInterval(86_400 * 14),
                      fields: ["summary": "Short", "abstract": "", "zeta": "ünïcode ✓"]),
         ItemSnapshot(id: "PP-300", workflow: "policy-paper", workflowVersion: 1, title: "", state: "no-such-state",
@@ -40,6 +41,9 @@ struct ItemReplyWriterTests {
 
     @Test("the same bytes as the encoded map", arguments: [RESPVersion.resp2, .resp3])
     func sameBytes(version: RESPVersion) {
+        // The definition matters to these items: one state has transitions, one is final.
+        #expect(Self.definition.state("drafting")?.transitions.isEmpty == false)
+        #expect(Self.definition.state("adopted")?.final == true)
         for item in Self.items {
             for definition in [Self.definition, nil] {
                 let built = Self.bytes { RESPEncoder.encode(Reply.item(item, definition), as: version, into: &$0) }
@@ -67,5 +71,15 @@ struct ItemReplyWriterTests {
         let transitions = pairs.first { $0.0 == .bulk("transitions") }?.1
         #expect(transitions == .array(state.transitions.map { .bulk($0.name) }))
         #expect(pairs.first { $0.0 == .bulk("version") }?.1 == .integer(12_345))
+        #expect(pairs.first { $0.0 == .bulk("final") }?.1 == .boolean(false))
+
+        item.state = "adopted"
+        Reply.writeItem(item, Self.definition, as: .resp2, into: &buffer)
+        let adopted = try #require(try parser.next(&buffer))
+        guard case let .array(flat) = adopted, let at = flat.firstIndex(of: .bulk("final")) else {
+            Issue.record("not a flat RESP2 map with a final key: \(adopted)")
+            return
+        }
+        #expect(flat[at + 1] == .integer(1))
     }
 }

@@ -154,8 +154,8 @@ struct LoopReadTests {
                 try await server.withClient { admin in
                     let before = try await Self.untilLoopReads(admin, ana, "PP-1", title: "Urban heat islands")
                     #expect(before > 0)
-                    // Quotes, braces, a comma, a space, Cyrillic, an overlong id: written into the
-                    // loop's EXECUTE they could break out of its literal; they never are.
+                    // Quotes, braces, a comma, a space, Cyrillic, an overlong id: no item has such
+                    // an id, and they take the pooled path, not the loop's batched read.
                     let odd = ["PP-1'); DROP TABLE items; --", "PP-1\"}", "PP-1,PP-2", "PP 1", "ПП-1", String(repeating: "P", count: 65), "NULL"]
                     for id in odd {
                         do {

@@ -1,4 +1,5 @@
 @testable import DocketStore
+import NIOCore
 @testable import PostgresNIO
 import Testing
 
@@ -18,6 +19,9 @@ struct LoopReadErrorTests {
         #expect(LoopReader.lostConnection(Self.server("08006")))
         #expect(!LoopReader.lostConnection(Self.server("57014", "canceling statement due to statement timeout")))
         #expect(!LoopReader.lostConnection(Self.server("42P01")))
+        // The older form passes a connection's own failure on as it is.
+        #expect(LoopReader.lostConnection(IOError(errnoCode: ECONNRESET, reason: "read(descriptor:pointer:size:)")))
+        #expect(LoopReader.lostConnection(ChannelError.ioOnClosedChannel))
         #expect(!LoopReader.lostConnection(StoreError.unavailable("late")))
     }
 

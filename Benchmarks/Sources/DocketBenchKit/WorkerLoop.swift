@@ -158,7 +158,8 @@ struct ReplyReader {
             return nil
         }
         func number(_ range: Range<Int>) -> Int? {
-            guard !range.isEmpty, range.count <= 19 else { return nil }
+            // At most 18 digits: never overflows. Longer numbers go to the parser.
+            guard !range.isEmpty, range.count <= 18 else { return nil }
             let negative = bytes[range.lowerBound] == UInt8(ascii: "-")
             let digits = negative ? range.dropFirst() : range[...]
             guard !digits.isEmpty else { return nil }
