@@ -171,7 +171,17 @@ final class LoopReader: @unchecked Sendable {
             case .success:
                 self.owner.reads.withLockedValue { $0 += batch.reads.count }
                 self.owner.queries.withLockedValue { $0 += 1 }
-                for read in batch.reads { read.promise.succeed(batch.rows[read.id]) }
+                // The answers wait for the end of the loop's turn, with the next query: it goes
+                // out first (the reads that arrived meanwhile, and those read in this turn), so
+                // PostgreSQL works on it while the loop writes these replies, instead of idling
+                // until they are all written.
+                self.sendScheduled = true
+                self.loop.execute {
+                    self.sendScheduled = false
+                    self.sendWaiting()
+                    for read in batch.reads { read.promise.succeed(batch.rows[read.id]) }
+                }
+                return
             case let .failure(error):
                 if connection.isClosed || Self.lostConnection(error) {
                     // The connection went away under the query (the server ended the backend:
