@@ -9,9 +9,10 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
-/// Open connections, so shutdown can wait for in-flight commands and then close them all.
+/// Open connections, so shutdown can ask each to drain (answer what it has received, then
+/// close) and close what is left. A session knows by itself whether a command is in flight.
 final class SessionRegistry: Sendable {
-    struct Entry { var channel: any Channel; var busy: Bool }
+    struct Entry { var channel: any Channel }
     private let entries = NIOLockedValueBox([Int64: Entry]())
     private let nextID = NIOLockedValueBox<Int64>(0)
 
@@ -20,14 +21,12 @@ final class SessionRegistry: Sendable {
     func add(_ id: Int64, channel: any Channel, limit: Int) -> Bool {
         entries.withLockedValue { e in
             guard e.count < limit else { return false }
-            e[id] = Entry(channel: channel, busy: false)
+            e[id] = Entry(channel: channel)
             return true
         }
     }
 
     func remove(_ id: Int64) { _ = entries.withLockedValue { $0.removeValue(forKey: id) } }
-    func setBusy(_ id: Int64, _ busy: Bool) { entries.withLockedValue { $0[id]?.busy = busy } }
-    var anyBusy: Bool { entries.withLockedValue { $0.values.contains { $0.busy } } }
     var channels: [any Channel] { entries.withLockedValue { $0.values.map(\.channel) } }
     var count: Int { entries.withLockedValue { $0.count } }
 }

@@ -280,7 +280,6 @@ final class SessionHandler: ChannelDuplexHandler {
                 return
             }
             busy = true
-            registry.setBusy(session.id, true)
             let metrics = router.services.metrics
             metrics.databaseOperation(started: true)
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -302,7 +301,6 @@ final class SessionHandler: ChannelDuplexHandler {
     /// Runs `body` in a task, off the event loop, and answers when it is done.
     func runLater(_ body: @escaping @Sendable () async -> (RESPValue, [SessionUpdate]), context: ChannelHandlerContext) {
         busy = true
-        registry.setBusy(session.id, true)
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
         Task {
@@ -322,10 +320,6 @@ final class SessionHandler: ChannelDuplexHandler {
         if closing { return }
         drain(context: context)
         flushOut(context: context)
-        // Only now: a pipelined command that drain() just started keeps the session busy, so a
-        // shutdown waiting for idle sessions never sees it idle between two commands and closes
-        // it with that command applied but unanswered.
-        if !busy { registry.setBusy(session.id, false) }
     }
 
     /// Writes a command's reply, records its metrics, and closes when the command asked to.

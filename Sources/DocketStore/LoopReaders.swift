@@ -319,7 +319,7 @@ extension Store {
 
     /// A definition already parsed, without asking the database.
     public func cachedDefinition(_ name: String, version: Int) -> WorkflowDefinition? {
-        definitions.withLockedValue { $0["\(name)@\(version)"] }
+        definitions.withLockedValue { $0[DefinitionKey(name: name, version: version)] }
     }
 
     /// Closes the event loops' own connections (when the server stops).

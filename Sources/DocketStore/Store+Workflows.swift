@@ -90,7 +90,7 @@ extension Store {
             throw StoreError.invalid("stored workflow \(name) version \(stored) no longer parses")
         }
         definition.version = stored
-        definitions.withLockedValue { $0["\(name)@\(stored)"] = definition }
+        definitions.withLockedValue { $0[DefinitionKey(name: name, version: stored)] = definition }
         return definition
     }
 

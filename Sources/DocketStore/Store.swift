@@ -16,8 +16,14 @@ public final class Store: Sendable {
     /// that keeps nothing. PostgresNIO sets per-query metadata on the logger it is handed, and
     /// with a real handler that was a tenth of a transition's CPU in the profile.
     let queryLogger: Logger
-    /// Parsed definitions by `name@version`; a stored version never changes.
-    let definitions = NIOLockedValueBox<[String: WorkflowDefinition]>([:])
+    /// Parsed definitions by name and version; a stored version never changes.
+    let definitions = NIOLockedValueBox<[DefinitionKey: WorkflowDefinition]>([:])
+
+    /// A workflow version: looked up on every ITEM.GET, so no string is built for it.
+    struct DefinitionKey: Hashable {
+        var name: String
+        var version: Int
+    }
 
     /// How long one store operation may wait for the database before it fails as unavailable.
     public let timeout: Duration
