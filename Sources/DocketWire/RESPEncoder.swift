@@ -88,11 +88,12 @@ public enum RESPEncoder {
     /// instead of several per piece. It must make the same calls both times.
     @inlinable
     public static func write(as version: RESPVersion, into buffer: inout ByteBuffer, _ body: (inout RESPRawWriter) -> Void) {
-        var measure = RESPRawWriter(version: version, base: nil)
+        var measure = RESPRawWriter(version: version, base: nil, capacity: 0)
         body(&measure)
         let size = measure.count
+        guard size > 0 else { return }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
-            var writer = RESPRawWriter(version: version, base: raw.baseAddress!)
+            var writer = RESPRawWriter(version: version, base: raw.baseAddress!, capacity: raw.count)
             body(&writer)
             precondition(writer.count == size, "a reply wrote other pieces than it measured")
             return size
@@ -200,25 +201,33 @@ public enum RESPEncoder {
 public struct RESPRawWriter {
     public let version: RESPVersion
     @usableFromInline let base: UnsafeMutableRawPointer?
+    /// The bytes `base` has room for: a body that writes more than it measured stops here,
+    /// before it writes past the reserved space.
+    @usableFromInline let capacity: Int
     @usableFromInline var written = 0
     /// Bytes written (or counted) so far.
     public var count: Int { written }
 
     @inlinable
-    init(version: RESPVersion, base: UnsafeMutableRawPointer?) {
+    init(version: RESPVersion, base: UnsafeMutableRawPointer?, capacity: Int) {
         self.version = version
         self.base = base
+        self.capacity = capacity
     }
 
     @inlinable
     mutating func byte(_ b: UInt8) {
-        base?.storeBytes(of: b, toByteOffset: written, as: UInt8.self)
+        if let base {
+            precondition(written < capacity, "a reply wrote more than it measured")
+            base.storeBytes(of: b, toByteOffset: written, as: UInt8.self)
+        }
         written += 1
     }
 
     @inlinable
     mutating func bytes(_ bytes: UnsafeRawBufferPointer) {
         if let base, let source = bytes.baseAddress, bytes.count > 0 {
+            precondition(written + bytes.count <= capacity, "a reply wrote more than it measured")
             (base + written).copyMemory(from: source, byteCount: bytes.count)
         }
         written += bytes.count
@@ -242,6 +251,7 @@ public struct RESPRawWriter {
         repeat { digits += 1; rest /= 10 } while rest > 0
         if n < 0 { byte(UInt8(ascii: "-")) }
         if let base {
+            precondition(written + digits <= capacity, "a reply wrote more than it measured")
             var i = written + digits
             repeat {
                 i -= 1

@@ -167,4 +167,21 @@ struct RESPEncoderTests {
         RESPEncoder.write(as: version, into: &buffer) { $0.bulk("after") }
         #expect(buffer.readString(length: buffer.readableBytes) == "+OK\r\n$5\r\nafter\r\n")
     }
+
+    /// A body that writes more on its second pass than it measured on its first stops at the
+    /// end of the reserved space instead of writing past it.
+    @Test func rawWriterStopsABodyThatWritesMoreThanItMeasured() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var pass = 0
+            var buffer = ByteBufferAllocator().buffer(capacity: 0)
+            RESPEncoder.write(as: .resp3, into: &buffer) { w in
+                pass += 1
+                w.bulk(pass == 1 ? "short" : String(repeating: "long", count: 10_000))
+            }
+        }
+        // Stopped by the bounds check while writing, not by the size check after it.
+        let stderr = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(stderr.contains("wrote more than it measured"))
+    }
 }
+
