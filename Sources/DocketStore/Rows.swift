@@ -152,7 +152,7 @@ enum JSON {
     }
 
     /// One decoder for every row (decoding does not change it).
-    nonisolated(unsafe) static let decoder = JSONDecoder()
+    static let decoder = JSONDecoder()
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
         try? decoder.decode(type, from: Data(text.utf8))
