@@ -66,8 +66,8 @@ public final class LoopReaders: Sendable {
 /// end of the event loop's turn, not at the read that starts it: the requests of every
 /// connection that became readable in the same turn go in one query. A lone read is still
 /// one query without waiting for anything else. Under load PostgreSQL answers once for many
-/// reads instead of once each, and the connection is never idle while reads wait. Every read is sent after it was asked, so it sees every write acknowledged
-/// before it arrived.
+/// reads instead of once each, and the connection is never idle while reads wait. Every read
+/// is sent after it was asked, so it sees every write acknowledged before it arrived.
 final class LoopReader: @unchecked Sendable {
     let loop: any EventLoop
     let owner: LoopReaders

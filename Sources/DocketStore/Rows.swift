@@ -158,6 +158,12 @@ enum JSON {
         try? decoder.decode(type, from: Data(text.utf8))
     }
 
+    /// An item's `fields` column as text: by hand when it is a flat object of strings (always,
+    /// as the store writes it), JSONDecoder otherwise.
+    static func decodeFields(_ text: String) -> [String: String] {
+        text == "{}" ? [:] : decodeObject(text) ?? decode([String: String].self, text) ?? [:]
+    }
+
     /// Most snapshot columns are empty (`[]`, `{}`): no decoder for those.
     static func decodeArray<T: Decodable>(_ type: [T].Type, _ text: String) -> [T] {
         text == "[]" ? [] : decode(type, text) ?? []
@@ -230,7 +236,7 @@ struct ItemRow: Sendable {
             theme: try optional(4), group: try optional(5), state: try text(6), version: Int(try number(7)),
             author: try text(8), createdAt: Date(epochMicroseconds: try number(9)), stateSince: Date(epochMicroseconds: try number(10)),
             dueAt: try optional(11) == nil ? nil : Date(epochMicroseconds: try number(11)),
-            fields: fieldsText == "{}" ? [:] : JSON.decodeObject(fieldsText) ?? JSON.decode([String: String].self, fieldsText) ?? [:],
+            fields: JSON.decodeFields(fieldsText),
             revisions: Int(try number(14)), round: Int(try number(12)), assignees: assignees
         )
         lastHash = []
@@ -247,7 +253,7 @@ struct ItemRow: Sendable {
         let r = row.makeRandomAccess()
         func col<T: PostgresDecodable>(_ i: Int, _ t: T.Type = T.self) throws -> T { try r[offset + i].decode(T.self, context: .default) }
         let fieldsText = try col(13, String.self)
-        let fields = fieldsText == "{}" ? [:] : JSON.decodeObject(fieldsText) ?? JSON.decode([String: String].self, fieldsText) ?? [:]
+        let fields = JSON.decodeFields(fieldsText)
         let votes = JSON.decodeArray([VoteJSON].self, try col(15, String.self)).compactMap(\.vote)
         let endorsements = JSON.decodeArray([EndorsementJSON].self, try col(17, String.self)).map(\.endorsement)
         let milestones = JSON.decodeArray([MilestoneJSON].self, try col(18, String.self)).map(\.milestone)
