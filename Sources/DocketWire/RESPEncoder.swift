@@ -144,24 +144,11 @@ public enum RESPEncoder {
     /// Writes `n` in decimal: digits straight into the buffer, where `String(n)` made a string
     /// first (a few percent of an ITEM.GET's time, for the headers of its many fields).
     static func writeDecimal(_ n: Int64, into buffer: inout ByteBuffer) {
-        if n >= 0, n < 10 {
-            buffer.writeInteger(UInt8(ascii: "0") &+ UInt8(n))
-            return
-        }
-        // Int64.min is 19 digits and a sign.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var magnitude = n.magnitude
-            var start = digits.count
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") &+ UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if n < 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "-")
-            }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
+        // The raw writer's digits; Int64.min is 19 digits and a sign.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { raw in
+            var digits = RESPRawWriter(version: .resp2, base: raw.baseAddress!, capacity: raw.count)
+            digits.decimal(n)
+            return digits.count
         }
     }
 
