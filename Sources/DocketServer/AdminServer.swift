@@ -170,7 +170,7 @@ public final class AdminServer: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         for child in registry.channels { try? await child.close() }
-        store.closeLoopReads()
+        store.closeLoopConnections()
         logger.notice("admin server stopped")
     }
 }

@@ -136,7 +136,7 @@ public final class ServerMetrics: Sendable {
         watchersGauge = registry.makeGauge(descriptor: name("watchers", "open", "Connections subscribed with WATCH."))
         databaseInFlightGauge = registry.makeGauge(descriptor: name("database_operations", "in_flight",
                                                                      "Commands holding or waiting for a PostgreSQL connection."))
-        poolSizeGauge = registry.makeGauge(descriptor: name("database_pool", "size", "Most PostgreSQL connections this instance opens."))
+        poolSizeGauge = registry.makeGauge(descriptor: name("database_pool", "size", "PostgreSQL connections for commands (--pool-size), split between the event loops."))
     }
 
     /// The meter for a command name (`ITEM.GET`, `COMMAND`, `unknown`).

@@ -298,15 +298,18 @@ final class SessionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Runs `body` in a task, off the event loop, and answers when it is done.
+    /// Runs `body` in a task on this event loop, and answers when it is done. The task's
+    /// queries are sent and answered on this thread too (`EventLoopExecutor`).
     func runLater(_ body: @escaping @Sendable () async -> (RESPValue, [SessionUpdate]), context: ChannelHandlerContext) {
         busy = true
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        Task {
+        Task(executorPreference: EventLoopExecutor.on(loop)) {
             let (value, updates) = await body()
-            loop.execute {
+            if loop.inEventLoop {
                 bound.value.finish(.value(value), updates)
+            } else {
+                loop.execute { bound.value.finish(.value(value), updates) }
             }
         }
     }

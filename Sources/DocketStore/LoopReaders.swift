@@ -323,7 +323,10 @@ extension Store {
     }
 
     /// Closes the event loops' own connections (when the server stops).
-    public func closeLoopReads() { loopReaders?.close() }
+    public func closeLoopConnections() {
+        loopReaders?.close()
+        loopPools?.close()
+    }
 
     /// Reads answered on an event loop's own connection so far.
     public var loopReads: Int { loopReaders?.reads.withLockedValue { $0 } ?? 0 }

@@ -30,6 +30,9 @@ public final class Store: Sendable {
 
     /// Event-loop-bound connections for ITEM.GET; nil to read through the pool only.
     let loopReaders: LoopReaders?
+    /// Each event loop's own connections, for the commands sessions run on their loop; nil to
+    /// use the shared pool only.
+    public let loopPools: LoopPools?
 
     /// How many times a command is decided again without a lock when other commands keep
     /// moving its item; after that it takes the item's row lock and waits its turn.
@@ -41,8 +44,11 @@ public final class Store: Sendable {
     public let eventsWritten = EventsWritten()
     public var contendedWrites: Int { lockedWrites.withLockedValue { $0 } }
 
+    /// `loopReads` opens a connection per event loop for ITEM.GET; `loopConnections`, with
+    /// the most each loop opens, gives each loop its own connections for the commands run on
+    /// it (`LoopPools`).
     public init(client: PostgresClient, logger: Logger, timeout: Duration = .seconds(10), loopReads: PostgresConnection.Configuration? = nil,
-                optimisticAttempts: Int = 8) {
+                loopConnections: (configuration: PostgresConnection.Configuration, perLoop: Int)? = nil, optimisticAttempts: Int = 8) {
         self.client = client
         self.optimisticAttempts = max(0, optimisticAttempts)
         self.logger = logger
@@ -50,13 +56,23 @@ public final class Store: Sendable {
         self.queryLogger = queryLogger
         self.timeout = timeout
         loopReaders = loopReads.map { LoopReaders(configuration: $0, timeout: timeout, logger: queryLogger) }
+        loopPools = loopConnections.map { LoopPools(configuration: $0.configuration, perLoop: $0.perLoop, connectTimeout: timeout, logger: queryLogger) }
+    }
+
+    /// Runs `body` with a connection: one of this event loop's own when the caller runs on a
+    /// loop that has them (a session's command), otherwise one from the shared pool.
+    func withConnection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
+        if let pool = loopPools?.current() {
+            return try await pool.withConnection(body)
+        }
+        return try await client.withConnection(body)
     }
 
     /// Runs `body` in a transaction on one connection, keeping the body's own errors as they are.
     func transaction<T: Sendable>(begin: PostgresQuery = "BEGIN", _ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
-        let (client, queryLogger) = (self.client, self.queryLogger)
+        let queryLogger = self.queryLogger
         return try await mapErrors {
-            try await client.withConnection { connection in
+            try await self.withConnection { connection in
                 try await connection.query(begin, logger: queryLogger)
                 do {
                     let result = try await body(connection)
@@ -84,8 +100,7 @@ public final class Store: Sendable {
 
     /// Runs `body` on a pooled connection.
     func read<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
-        let client = self.client
-        return try await mapErrors { try await client.withConnection(body) }
+        try await mapErrors { try await self.withConnection(body) }
     }
 
     /// Turns connection failures into `StoreError.unavailable` and constraint violations into
@@ -166,11 +181,15 @@ extension Store {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                     race.begin(continuation)
-                    let work = Task {
+                    // Started on an event loop (a session's command), the work and its timer stay
+                    // on that loop.
+                    let executor = EventLoopExecutor.current
+                    let work = Task(executorPreference: executor) {
                         do { race.finish(.success(try await body())) } catch { race.finish(.failure(error)) }
                     }
                     // A timer on an event loop, not a sleeping task: this runs for every command.
-                    let timer = MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: TimeAmount(timeout)) {
+                    let loop = executor?.loop ?? MultiThreadedEventLoopGroup.singleton.next()
+                    let timer = loop.scheduleTask(in: TimeAmount(timeout)) {
                         race.finish(.failure(DeadlineExceeded()))
                     }
                     race.tasks(work: work, timer: timer)

@@ -37,7 +37,10 @@ struct LoopReadTests {
         let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 1, logger: TestDatabase.logger)
         defer { Task { try? await connection.close() } }
         let rows = try await connection.query(
-            "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = \(LoopReaders.applicationName)",
+            """
+            SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity
+            WHERE application_name = \(LoopReaders.applicationName) AND datname = current_database()
+            """,
             logger: TestDatabase.logger)
         for try await n in rows.decode(Int.self) { return n }
         return 0

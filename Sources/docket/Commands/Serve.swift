@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("db-timeout"), help: ArgumentHelp("Seconds a command waits for PostgreSQL before answering UNAVAILABLE (default 10).", valueName: "seconds"))
     var dbTimeout: String?
 
-    @Option(name: .customLong("pool-size"), help: "Most PostgreSQL connections this instance opens (default 20).")
+    @Option(name: .customLong("pool-size"), help: "PostgreSQL connections for commands, split between the event loops (default 20); the shared pool for background work opens up to as many.")
     var poolSize: String?
 
     @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("HTTP address for Prometheus /metrics and /health/live, /health/ready (default off).", valueName: "host:port"))
@@ -128,7 +128,8 @@ struct Serve: AsyncParsableCommand {
         await reportingErrors {
             let (url, embedded) = try await location.resolve(logger: logger)
             let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: location.maximumConnections), backgroundLogger: logger)
-            let store = Store(client: client, logger: logger, timeout: timeout, loopReads: try url.connectionConfiguration())
+            let store = Store(client: client, logger: logger, timeout: timeout, loopReads: try url.connectionConfiguration(),
+                              loopConnections: (try url.connectionConfiguration(), LoopPools.perLoop(poolSize: location.maximumConnections)))
             let docket = DocketService(store: store, configuration: chosen, workflows: workflowsDirectory, dataDirectory: dataDirectory,
                                        metricsAddress: metricsAddress, logger: logger)
             let group = ServiceGroup(configuration: .init(

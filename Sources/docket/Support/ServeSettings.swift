@@ -24,7 +24,7 @@ struct ServeSettings {
         Setting(key: "idle-timeout", environment: "DOCKET_IDLE_TIMEOUT", defaultValue: "0", help: "seconds before idle connections close (0: never)"),
         Setting(key: "max-connections", environment: "DOCKET_MAX_CONNECTIONS", defaultValue: "10000", help: "most connections at once"),
         Setting(key: "db-timeout", environment: "DOCKET_DB_TIMEOUT", defaultValue: "10", help: "seconds before a command answers UNAVAILABLE"),
-        Setting(key: "pool-size", environment: "DOCKET_POOL_SIZE", defaultValue: "20", help: "most PostgreSQL connections"),
+        Setting(key: "pool-size", environment: "DOCKET_POOL_SIZE", defaultValue: "20", help: "PostgreSQL connections for commands, split between the event loops"),
         Setting(key: "metrics-listen", environment: "DOCKET_METRICS_LISTEN", defaultValue: nil, help: "HTTP address for /metrics and /health/*"),
         Setting(key: "log-level", environment: "DOCKET_LOG_LEVEL", defaultValue: "info", help: "trace, debug, info, notice, warning, error, critical"),
         Setting(key: "log-format", environment: "DOCKET_LOG_FORMAT", defaultValue: "logfmt", help: "logfmt, json or text"),
