@@ -21,6 +21,6 @@ final class DirectoryEpoch: Sendable {
     func listen(store: Store, logger: Logger) async {
         await listenUntilCancelled(store: store, channel: Store.directoryChannel,
                                    health: OutageLog(logger: logger, what: "directory listener"),
-                                   listening: { self.bump() }, notified: { self.bump() }, lost: { self.bump() })
+                                   listening: { self.bump() }, notified: { _ in self.bump() }, lost: { self.bump() })
     }
 }

@@ -82,12 +82,12 @@ public final class EventHub: Sendable {
         let health = OutageLog(logger: logger, what: "event sequencer")
         while !Task.isCancelled {
             do {
-                let n = try await store.sequenceEvents(limit: Self.batch)
+                let (n, through) = try await store.numberEvents(limit: Self.batch)
                 // This instance's watchers get what it numbered without waiting for the
                 // notification; and without one in a while (a lost LISTEN), they catch up anyway.
                 if health.succeeded() || n > 0 || ContinuousClock.now - lastCatchUp >= .seconds(1) {
                     lastCatchUp = .now
-                    await catchUp()
+                    await catchUp(numberedThrough: through)
                 }
                 // A full batch: more are waiting.
                 if n >= Self.batch { continue }
@@ -110,11 +110,23 @@ public final class EventHub: Sendable {
     /// meanwhile the sequencer's periodic catch-up keeps delivering.
     func listenLoop() async {
         await listenUntilCancelled(store: store, channel: "docket_events", health: OutageLog(logger: logger, what: "event listener"),
-                                   listening: { await self.catchUp() }, notified: { await self.catchUp() })
+                                   listening: { await self.catchUp() }, notified: { await self.catchUp(numberedThrough: Int64($0)) })
     }
 
     /// Reads every event after the last one pushed and hands each to the watchers that want it.
-    func catchUp() async {
+    /// With no watcher it reads nothing when it knows a number already handed out
+    /// (`numberedThrough`, from the sequencer's round or the notification): it moves past that
+    /// number. Those events were numbered before this check found no watcher, so a watcher
+    /// that subscribes later misses none numbered after it subscribed.
+    func catchUp(numberedThrough known: Int64? = nil) async {
+        if let known {
+            let skipped = state.withLockedValue { state -> Bool in
+                guard state.subscribers.isEmpty else { return false }
+                state.lastSeq = max(state.lastSeq, known)
+                return true
+            }
+            if skipped { return }
+        }
         let already = catchingUp.withLockedValue { busy -> Bool in
             if busy { return true }
             busy = true

@@ -8,7 +8,7 @@ import PostgresNIO
 /// each time the connection is lost. Outages are logged once, through `health`.
 func listenUntilCancelled(store: Store, channel: String, health: OutageLog,
                           listening: @escaping @Sendable () async -> Void,
-                          notified: @escaping @Sendable () async -> Void,
+                          notified: @escaping @Sendable (_ payload: String) async -> Void,
                           lost: @escaping @Sendable () -> Void = {}) async {
     let current = NIOLockedValueBox<PostgresConnection?>(nil)
     while !Task.isCancelled {
@@ -22,7 +22,7 @@ func listenUntilCancelled(store: Store, channel: String, health: OutageLog,
                     try await connection.listen(on: channel) { notifications in
                         health.succeeded()
                         await listening()
-                        for try await _ in notifications { await notified() }
+                        for try await notification in notifications { await notified(notification.payload) }
                     }
                 }
             } onCancel: {

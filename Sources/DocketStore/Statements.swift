@@ -116,3 +116,22 @@ struct WriteItemStatement: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
 }
+
+/// One round of the event sequencer (`docket_sequence_events`, sql/0006): how many events it
+/// numbered and the last number handed out (nil when another instance holds the cursor).
+struct SequenceEventsStatement: PostgresPreparedStatement {
+    static let name = "docket_sequence_events"
+    static let sql = "SELECT numbered, through_seq FROM docket_sequence_events($1)"
+    static let bindingDataTypes: [PostgresDataType] = [.int4]
+    typealias Row = (Int64, Int64?)
+
+    var limit: Int32
+
+    func makeBindings() -> PostgresBindings {
+        var b = PostgresBindings()
+        b.append(limit)
+        return b
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}

@@ -22,48 +22,29 @@ extension Store {
     /// it numbered. Only events of transactions older than every running transaction are taken,
     /// so a later commit can never slip in below a number already handed out. Several
     /// instances may call this at once: one sequences, the others skip.
+    @discardableResult
+    public func sequenceEvents(limit: Int = 10_000) async throws -> Int {
+        try await numberEvents(limit: limit).numbered
+    }
+
+    /// One sequencer round (`sequenceEvents`): how many events it numbered, and the last number
+    /// handed out, nil when another instance holds the cursor. One statement, its own
+    /// transaction (`docket_sequence_events`, sql/0006_sequencer_function.sql).
     ///
-    /// Its commit does not wait for the WAL flush (`synchronous_commit` off for this transaction
+    /// Its commit does not wait for the WAL flush (`synchronous_commit` off for that transaction
     /// alone). Waiting doubled the flushes of a busy engine, and a command's commit queued
     /// behind the sequencer's flush. Nothing is lost by not waiting: numberings that a crash
     /// took away are made again, with the same numbers, because they are decided only by the
     /// (xid, id) order of events that are already durable. Only the latest numberings can be
     /// lost, since WAL is flushed in order: any command's commit written after them was never
     /// acknowledged either.
-    @discardableResult
-    public func sequenceEvents(limit: Int = 10_000) async throws -> Int {
-        try await transaction { connection in
-            try await connection.query("SET LOCAL synchronous_commit = off", logger: self.queryLogger)
-            let cursor = try await connection.query(
-                "SELECT last_xid::text, last_id, last_seq FROM event_sequencer WHERE id = 1 FOR UPDATE SKIP LOCKED", logger: self.queryLogger)
-            var position: (String, Int64, Int64)?
-            for try await row in cursor.decode((String, Int64, Int64).self) { position = row }
-            guard let (lastXid, lastId, lastSeq) = position else { return 0 }
-            let rows = try await connection.query("""
-                WITH batch AS (
-                    SELECT id, xid, row_number() OVER (ORDER BY xid, id) AS n
-                    FROM events
-                    WHERE (xid, id) > (\(lastXid)::xid8, \(lastId)::int8)
-                      AND xid < pg_snapshot_xmin(pg_current_snapshot())
-                    ORDER BY xid, id
-                    LIMIT \(limit)),
-                logged AS (
-                    INSERT INTO event_log (seq, event_id) SELECT \(lastSeq) + n, id FROM batch RETURNING seq)
-                SELECT count(*)::int8, max(n)::int8,
-                       (SELECT xid::text FROM batch ORDER BY n DESC LIMIT 1), (SELECT id FROM batch ORDER BY n DESC LIMIT 1)
-                FROM batch
-                """, logger: self.queryLogger)
-            var count: Int64 = 0
-            for try await (n, _, xid, id) in rows.decode((Int64, Int64?, String?, Int64?).self) {
-                count = n
-                if n > 0, let xid, let id {
-                    try await connection.query("""
-                        UPDATE event_sequencer SET last_xid = \(xid)::xid8, last_id = \(id), last_seq = \(lastSeq + n) WHERE id = 1
-                        """, logger: self.queryLogger)
-                    try await connection.query("SELECT pg_notify('docket_events', \(String(lastSeq + n)))", logger: self.queryLogger)
-                }
+    public func numberEvents(limit: Int = 10_000) async throws -> (numbered: Int, through: Int64?) {
+        try await read { connection in
+            let statement = SequenceEventsStatement(limit: Int32(clamping: limit))
+            for try await (numbered, through) in try await connection.execute(statement, logger: self.queryLogger) {
+                return (Int(numbered), through)
             }
-            return Int(count)
+            return (0, nil)
         }
     }
 

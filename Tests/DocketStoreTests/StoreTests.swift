@@ -328,7 +328,14 @@ struct StoreTests {
                 total += n
             }
             #expect(total == 81)
-            #expect(try await store.sequenceEvents(limit: 25) == 0)
+            let idle = try await store.numberEvents(limit: 25)
+            #expect(idle.numbered == 0 && idle.through == 81, "an idle round says the last number handed out")
+            // Another instance's round holds the cursor: this one skips, and says so.
+            try await store.client.withTransaction(logger: TestDatabase.logger) { connection in
+                try await connection.query("SELECT 1 FROM event_sequencer WHERE id = 1 FOR UPDATE", logger: TestDatabase.logger)
+                let skipped = try await store.numberEvents(limit: 25)
+                #expect(skipped.numbered == 0 && skipped.through == nil)
+            }
             let events = try await store.readEvents(after: 0, count: 1000)
             #expect(events.compactMap(\.seq) == (1...81).map(Int64.init))
             #expect(Set(events.map(\.version)).count == 81)
