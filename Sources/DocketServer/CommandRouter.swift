@@ -48,6 +48,14 @@ struct CommandRouter: Sendable {
     typealias Handler = @Sendable (CommandRouter, Arguments, SessionInfo) throws(CommandError) -> Outcome
 
     static let beforeAuth: Set<String> = ["PING", "HELLO", "AUTH", "QUIT", "HEALTH"]
+    /// Commands that read or work through many rows: they run on the cooperative pool with the
+    /// shared connection pool, so one long list or report does not hold up the other sessions
+    /// of its event loop. Every other command that needs the database runs on its session's
+    /// loop, with that loop's own connections (`LoopPools`).
+    static let offLoop: Set<String> = [
+        "ITEM.LIST", "ITEM.HISTORY", "ITEM.DIFF", "REPORT.STATUS", "REPORT.WAITING", "REPORT.CYCLE", "EVENTS.READ",
+        "AUDIT.VERIFY", "WORKFLOW.MIGRATE", "WORKFLOW.LOAD", "WORKFLOW.CHECK",
+    ]
     /// Commands after which open sessions re-check their token and roles.
     static let directoryChanging: Set<String> = ["USER.GRANT", "USER.REVOKE", "TOKEN.REVOKE", "USER.ADD", "MEMBER.ADD"]
 
@@ -61,12 +69,15 @@ struct CommandRouter: Sendable {
         let whileWatching: Bool
         /// Open sessions re-check their token and roles after it.
         let changesDirectory: Bool
+        /// Its database work runs on the session's event loop (see `offLoop`).
+        let runsOnLoop: Bool
 
         init(_ name: String, _ handler: @escaping Handler) {
             self.handler = handler
             beforeAuth = CommandRouter.beforeAuth.contains(name)
             whileWatching = CommandRouter.whileWatchingRESP2.contains(name)
             changesDirectory = CommandRouter.directoryChanging.contains(name)
+            runsOnLoop = !CommandRouter.offLoop.contains(name)
         }
     }
 

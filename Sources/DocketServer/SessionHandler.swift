@@ -273,7 +273,7 @@ final class SessionHandler: ChannelDuplexHandler {
             answer(value, context: context)
             closeNow(context: context)
         case let .later(body):
-            runLater(body, context: context)
+            runLater(body, onLoop: resolved.entry?.runsOnLoop ?? false, context: context)
         case let .onLoop(start, fallback):
             guard let future = start(context.eventLoop) else {
                 runLater(fallback, context: context)
@@ -298,13 +298,15 @@ final class SessionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Runs `body` in a task on this event loop, and answers when it is done. The task's
-    /// queries are sent and answered on this thread too (`EventLoopExecutor`).
-    func runLater(_ body: @escaping @Sendable () async -> (RESPValue, [SessionUpdate]), context: ChannelHandlerContext) {
+    /// Runs `body` in a task, and answers when it is done. `onLoop`, the task runs on this
+    /// event loop, and its queries are sent and answered on this thread too
+    /// (`EventLoopExecutor`, `LoopPools`); otherwise on the cooperative pool
+    /// (`CommandRouter.offLoop`).
+    func runLater(_ body: @escaping @Sendable () async -> (RESPValue, [SessionUpdate]), onLoop: Bool = true, context: ChannelHandlerContext) {
         busy = true
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
-        Task(executorPreference: EventLoopExecutor.on(loop)) {
+        Task(executorPreference: onLoop ? EventLoopExecutor.on(loop) : nil) {
             let (value, updates) = await body()
             if loop.inEventLoop {
                 bound.value.finish(.value(value), updates)

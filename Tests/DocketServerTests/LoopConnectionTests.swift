@@ -59,4 +59,29 @@ struct LoopConnectionTests {
             }
         }
     }
+
+    @Test func listsAndReportsRunOffTheLoopWithTheSharedPool() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            try await server.withClient(user: "ana") { ana in
+                try await Self.create(ana, "Urban heat islands")
+                #expect(!(try await Self.sessionBackends(server.url)).isEmpty)
+                _ = try await Self.ints(server.url, """
+                    SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity
+                    WHERE application_name = \(LoopPools.applicationName) AND datname = current_database()
+                    """)
+                // Lists and reports take the shared pool: they answer, and no loop opens a
+                // connection for them.
+                for _ in 0..<5 {
+                    #expect(try await ana.call("ITEM.LIST").arrayValue?.count == 1)
+                    _ = try await ana.call("REPORT.STATUS")
+                    _ = try await ana.call("ITEM.HISTORY", "PP-1")
+                }
+                #expect(try await Self.sessionBackends(server.url).isEmpty)
+                // A single-item command goes over its loop's own connection again.
+                try await Self.create(ana, "Green public procurement")
+                #expect(!(try await Self.sessionBackends(server.url)).isEmpty)
+            }
+        }
+    }
 }
