@@ -48,10 +48,10 @@ struct CommandRouter: Sendable {
     typealias Handler = @Sendable (CommandRouter, Arguments, SessionInfo) throws(CommandError) -> Outcome
 
     static let beforeAuth: Set<String> = ["PING", "HELLO", "AUTH", "QUIT", "HEALTH"]
-    /// Commands that read or work through many rows: they run on the cooperative pool with the
-    /// shared connection pool, so one long list or report does not hold up the other sessions
-    /// of its event loop. Every other command that needs the database runs on its session's
-    /// loop, with that loop's own connections (`LoopPools`).
+    /// Commands that read or work through many rows, with every `*.LIST`: they run on the
+    /// cooperative pool with the shared connection pool, so one long list or report does not
+    /// hold up the other sessions of its event loop. Every other command that needs the
+    /// database runs on its session's loop, with that loop's own connections (`LoopPools`).
     static let offLoop: Set<String> = [
         "ITEM.LIST", "ITEM.HISTORY", "ITEM.DIFF", "REPORT.STATUS", "REPORT.WAITING", "REPORT.CYCLE", "EVENTS.READ",
         "AUDIT.VERIFY", "WORKFLOW.MIGRATE", "WORKFLOW.LOAD", "WORKFLOW.CHECK",
@@ -77,7 +77,7 @@ struct CommandRouter: Sendable {
             beforeAuth = CommandRouter.beforeAuth.contains(name)
             whileWatching = CommandRouter.whileWatchingRESP2.contains(name)
             changesDirectory = CommandRouter.directoryChanging.contains(name)
-            runsOnLoop = !CommandRouter.offLoop.contains(name)
+            runsOnLoop = !CommandRouter.offLoop.contains(name) && !name.hasSuffix(".LIST")
         }
     }
 

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -18,16 +17,12 @@ public final class EventLoopExecutor: TaskExecutor {
         loop.execute { job.runSynchronously(on: executor) }
     }
 
-    private static let executors = NIOLockedValueBox<[ObjectIdentifier: EventLoopExecutor]>([:])
+    private static let executors = PerLoop<EventLoopExecutor>()
 
     /// The executor of `loop`, one per loop.
     public static func on(_ loop: any EventLoop) -> EventLoopExecutor {
-        executors.withLockedValue { executors in
-            if let executor = executors[ObjectIdentifier(loop)] { return executor }
-            let executor = EventLoopExecutor(loop)
-            executors[ObjectIdentifier(loop)] = executor
-            return executor
-        }
+        // The registry is never closed, so there always is one.
+        executors.value(on: loop, make: EventLoopExecutor.init)!
     }
 
     /// The executor of the event loop this thread runs, if it runs one.

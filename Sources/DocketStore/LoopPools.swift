@@ -20,8 +20,8 @@ public final class LoopPools: Sendable {
     /// The most connections one loop opens.
     public let perLoop: Int
     let logger: Logger
-    /// The pools by event loop; nil once closed.
-    private let pools = NIOLockedValueBox<[ObjectIdentifier: LoopPool]?>([:])
+    /// The pools by event loop; none once closed.
+    private let pools = PerLoop<LoopPool>()
 
     /// How the loops' connections show in `pg_stat_activity`.
     public static let applicationName = "docket session"
@@ -35,22 +35,15 @@ public final class LoopPools: Sendable {
         self.logger = logger
     }
 
-    /// Each loop's share of `poolSize` connections for commands (at least 2), the server's
+    /// Each loop's share of `poolSize` connections for commands (at least one), the server's
     /// event loops splitting it evenly.
     public static func perLoop(poolSize: Int, loops: Int = NIOSingletons.groupLoopCountSuggestion) -> Int {
-        max(2, poolSize / max(1, loops))
+        max(1, poolSize / max(1, loops))
     }
 
     /// The pool of `loop`; nil after `close()`.
     func pool(on loop: any EventLoop) -> LoopPool? {
-        pools.withLockedValue { pools in
-            let key = ObjectIdentifier(loop)
-            if let pool = pools?[key] { return pool }
-            guard pools != nil else { return nil }
-            let pool = LoopPool(loop: loop, owner: self)
-            pools?[key] = pool
-            return pool
-        }
+        pools.value(on: loop) { LoopPool(loop: $0, owner: self) }
     }
 
     /// The pool of the event loop this thread runs, if any.
@@ -58,15 +51,15 @@ public final class LoopPools: Sendable {
         MultiThreadedEventLoopGroup.currentEventLoop.flatMap(pool(on:))
     }
 
-    /// Connections open now, over every loop (leased or idle), for INFO and tests.
+    /// Connections open now, over every loop (leased or idle), for tests.
     public var open: Int {
-        pools.withLockedValue { pools in (pools ?? [:]).values.reduce(0) { $0 + $1.openCount.withLockedValue { $0 } } }
+        pools.all.reduce(0) { $0 + $1.openCount.withLockedValue { $0 } }
     }
 
     /// Closes every loop's idle connections and each leased one as it comes back (at
     /// shutdown); commands after that use the shared pool.
     public func close() {
-        for pool in pools.withLockedValue({ p in defer { p = nil }; return Array((p ?? [:]).values) }) {
+        for pool in pools.close() {
             pool.loop.execute { pool.close() }
         }
     }
@@ -84,18 +77,37 @@ final class LoopPool: @unchecked Sendable {
     /// Commands waiting for a connection, first come first served.
     private var waiters = CircularBuffer<EventLoopPromise<PostgresConnection>>()
     private var closed = false
+    /// The id of the last connection opened, for PostgresNIO's logs.
+    private var nextID = 0
 
     init(loop: any EventLoop, owner: LoopPools) {
         self.loop = loop
         self.owner = owner
     }
 
-    /// Runs `body` with a connection of this loop; called on this loop.
+    /// Runs `body` with a connection of this loop; called on this loop. A task cancelled
+    /// while it waits for a connection (its deadline passed) leaves the queue and runs nothing;
+    /// cancelled while `body` runs, it closes the connection, so a query that a frozen server
+    /// never answers does not keep it.
     func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await lease().get()
+        try Task.checkCancellation()
+        let leased = lease()
+        let connection = try await withTaskCancellationHandler {
+            try await leased.get()
+        } onCancel: {
+            self.loop.execute { self.abandon(leased) }
+        }
+        if Task.isCancelled {
+            give(back: connection, reusable: true)
+            throw CancellationError()
+        }
         let result: T
         do {
-            result = try await body(connection)
+            result = try await withTaskCancellationHandler {
+                try await body(connection)
+            } onCancel: {
+                let _: EventLoopFuture<Void> = connection.close()
+            }
         } catch {
             give(back: connection, reusable: Self.reusable(after: error))
             throw error
@@ -108,7 +120,7 @@ final class LoopPool: @unchecked Sendable {
     /// back.
     func lease() -> EventLoopFuture<PostgresConnection> {
         guard loop.inEventLoop else { return loop.flatSubmit { self.lease() } }
-        if closed { return loop.makeFailedFuture(StoreError.unavailable("the server is shutting down")) }
+        if closed { return loop.makeFailedFuture(Self.shuttingDown) }
         while let connection = idle.popLast() {
             if !connection.isClosed { return loop.makeSucceededFuture(connection) }
             forget()
@@ -119,6 +131,12 @@ final class LoopPool: @unchecked Sendable {
         return promise.futureResult
     }
 
+    /// A waiting lease whose task was cancelled: out of the queue, failed.
+    private func abandon(_ leased: EventLoopFuture<PostgresConnection>) {
+        guard let index = waiters.firstIndex(where: { $0.futureResult === leased }) else { return }
+        waiters.remove(at: index).fail(CancellationError())
+    }
+
     /// Takes a connection back: lends it to the next waiter or keeps it idle; closes it when it
     /// is not `reusable`, and then opens another for a waiter.
     func give(back connection: PostgresConnection, reusable: Bool) {
@@ -126,13 +144,7 @@ final class LoopPool: @unchecked Sendable {
         guard reusable, !closed, !connection.isClosed else {
             if !connection.isClosed { let _: EventLoopFuture<Void> = connection.close() }
             forget()
-            if let waiter = waiters.popFirst() {
-                if closed {
-                    waiter.fail(StoreError.unavailable("the server is shutting down"))
-                } else {
-                    connect().cascade(to: waiter)
-                }
-            }
+            serveWaiter()
             return
         }
         if let waiter = waiters.popFirst() {
@@ -142,16 +154,31 @@ final class LoopPool: @unchecked Sendable {
         }
     }
 
-    /// Opens a connection, counted as open until it fails to.
+    /// A connection closed or failed to open: the first waiter, if any, gets a new one.
+    private func serveWaiter() {
+        guard count < owner.perLoop, let waiter = waiters.popFirst() else { return }
+        if closed {
+            waiter.fail(Self.shuttingDown)
+        } else {
+            connect().cascade(to: waiter)
+        }
+    }
+
+    /// Opens a connection, counted as open until it fails to; a failure serves the next
+    /// waiter, which would otherwise wait for a connection that is never given back.
     private func connect() -> EventLoopFuture<PostgresConnection> {
         count += 1
         openCount.withLockedValue { $0 += 1 }
-        return PostgresConnection.connect(on: loop, configuration: owner.configuration, id: count, logger: owner.logger)
+        nextID += 1
+        return PostgresConnection.connect(on: loop, configuration: owner.configuration, id: nextID, logger: owner.logger)
             .flatMapErrorThrowing { error in
                 self.forget()
+                self.serveWaiter()
                 throw error
             }
     }
+
+    static let shuttingDown = StoreError.unavailable("the server is shutting down")
 
     private func forget() {
         count -= 1
@@ -179,6 +206,6 @@ final class LoopPool: @unchecked Sendable {
             forget()
         }
         idle = []
-        while let waiter = waiters.popFirst() { waiter.fail(StoreError.unavailable("the server is shutting down")) }
+        while let waiter = waiters.popFirst() { waiter.fail(Self.shuttingDown) }
     }
 }

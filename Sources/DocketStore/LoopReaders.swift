@@ -16,8 +16,8 @@ public final class LoopReaders: Sendable {
     let configuration: PostgresConnection.Configuration
     let timeout: TimeAmount
     let logger: Logger
-    /// The readers by event loop; nil once closed, so no connection is opened after that.
-    private let readers = NIOLockedValueBox<[ObjectIdentifier: LoopReader]?>([:])
+    /// The readers by event loop; none once closed, so no connection is opened after that.
+    private let readers = PerLoop<LoopReader>()
     /// Reads answered on a loop's own connection (INFO's `loop_reads`).
     let reads = NIOLockedValueBox(0)
     /// Queries those reads took (INFO's `loop_read_queries`): fewer when reads were batched.
@@ -41,19 +41,12 @@ public final class LoopReaders: Sendable {
 
     /// The loop's reader; nil after `close()`.
     func reader(on loop: any EventLoop) -> LoopReader? {
-        readers.withLockedValue { readers in
-            let key = ObjectIdentifier(loop)
-            if let reader = readers?[key] { return reader }
-            guard readers != nil else { return nil }
-            let reader = LoopReader(loop: loop, owner: self)
-            readers?[key] = reader
-            return reader
-        }
+        readers.value(on: loop) { LoopReader(loop: $0, owner: self) }
     }
 
     /// Closes every loop's connection (at shutdown); later reads take the pooled path.
     public func close() {
-        for reader in readers.withLockedValue({ r in defer { r = nil }; return Array((r ?? [:]).values) }) {
+        for reader in readers.close() {
             reader.loop.execute { reader.close() }
         }
     }

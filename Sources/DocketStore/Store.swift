@@ -60,13 +60,20 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` with a connection: one of this event loop's own when the caller runs on a
-    /// loop that has them (a session's command), otherwise one from the shared pool.
+    /// loop that has them (a session's command), otherwise one from the shared pool. While
+    /// `body` runs the connection is the task's `held` one.
     func withConnection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
         if let pool = loopPools?.current() {
-            return try await pool.withConnection(body)
+            return try await pool.withConnection { connection in try await Self.$held.withValue(connection) { try await body(connection) } }
         }
-        return try await client.withConnection(body)
+        return try await client.withConnection { connection in try await Self.$held.withValue(connection) { try await body(connection) } }
     }
+
+    /// The connection the current task holds in `read` or `transaction`. A read nested in
+    /// them (a workflow definition not cached yet, looked up in the middle of a command) runs
+    /// on it rather than taking a second connection: with a loop's few connections each held
+    /// by such a command, every one of them would wait for another forever.
+    @TaskLocal static var held: PostgresConnection?
 
     /// Runs `body` in a transaction on one connection, keeping the body's own errors as they are.
     func transaction<T: Sendable>(begin: PostgresQuery = "BEGIN", _ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
@@ -100,7 +107,8 @@ public final class Store: Sendable {
 
     /// Runs `body` on a pooled connection.
     func read<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
-        try await mapErrors { try await self.withConnection(body) }
+        if let held = Self.held { return try await body(held) }
+        return try await mapErrors { try await self.withConnection(body) }
     }
 
     /// Turns connection failures into `StoreError.unavailable` and constraint violations into
