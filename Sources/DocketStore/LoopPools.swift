@@ -59,9 +59,7 @@ public final class LoopPools: Sendable {
     /// Closes every loop's idle connections and each leased one as it comes back (at
     /// shutdown); commands after that use the shared pool.
     public func close() {
-        for pool in pools.close() {
-            pool.loop.execute { pool.close() }
-        }
+        pools.close { $0.close() }
     }
 }
 

@@ -46,9 +46,7 @@ public final class LoopReaders: Sendable {
 
     /// Closes every loop's connection (at shutdown); later reads take the pooled path.
     public func close() {
-        for reader in readers.close() {
-            reader.loop.execute { reader.close() }
-        }
+        readers.close { $0.close() }
     }
 }
 
