@@ -220,10 +220,11 @@ public final class ServerMetrics: Sendable {
 extension ServerMetrics.CommandStats {
     /// One more call that took `elapsed`.
     mutating func add(_ elapsed: Duration) {
+        // `components` divides a 128-bit count of attoseconds: once per command, not three times.
         let (whole, attoseconds) = elapsed.components
         let seconds = Double(whole) + Double(attoseconds) * 1e-18
         calls += 1
-        microseconds += elapsed.microseconds
+        microseconds += whole * 1_000_000 + attoseconds / 1_000_000_000_000
         self.seconds += seconds
         buckets[ServerMetrics.bucket(of: seconds)] += 1
     }
@@ -245,5 +246,8 @@ extension ServerMetrics.CommandStats {
 
 extension Duration {
     /// Whole microseconds, for INFO, logs and HEALTH.
-    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+    var microseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+    }
 }
