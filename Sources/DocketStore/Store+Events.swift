@@ -18,18 +18,13 @@ extension Store {
         }
     }
 
-    /// Numbers committed events in the global log, in commit-safe order, and returns how many
-    /// it numbered. Only events of transactions older than every running transaction are taken,
-    /// so a later commit can never slip in below a number already handed out. Several
-    /// instances may call this at once: one sequences, the others skip.
-    @discardableResult
-    public func sequenceEvents(limit: Int = 10_000) async throws -> Int {
-        try await numberEvents(limit: limit).numbered
-    }
-
-    /// One sequencer round (`sequenceEvents`): how many events it numbered, and the last number
-    /// handed out, nil when another instance holds the cursor. One statement, its own
-    /// transaction (`docket_sequence_events`, sql/0006_sequencer_function.sql).
+    /// One sequencer round: numbers committed events in the global log, in commit-safe order,
+    /// and returns how many it numbered and the last number handed out (nil when another
+    /// instance holds the cursor). Only events of transactions older than every running
+    /// transaction are taken, so a later commit can never slip in below a number already
+    /// handed out. Several instances may call this at once: one sequences, the others skip.
+    /// One statement, its own transaction (`docket_sequence_events`,
+    /// sql/0006_sequencer_function.sql).
     ///
     /// Its commit does not wait for the WAL flush (`synchronous_commit` off for that transaction
     /// alone). Waiting doubled the flushes of a busy engine, and a command's commit queued
@@ -38,6 +33,7 @@ extension Store {
     /// (xid, id) order of events that are already durable. Only the latest numberings can be
     /// lost, since WAL is flushed in order: any command's commit written after them was never
     /// acknowledged either.
+    @discardableResult
     public func numberEvents(limit: Int = 10_000) async throws -> (numbered: Int, through: Int64?) {
         try await read { connection in
             let statement = SequenceEventsStatement(limit: Int32(clamping: limit))

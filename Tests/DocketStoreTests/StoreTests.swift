@@ -323,7 +323,7 @@ struct StoreTests {
             var total = 0
             let deadline = ContinuousClock.now + .seconds(60)
             while total < 81, ContinuousClock.now < deadline {
-                let n = try await store.sequenceEvents(limit: 25)
+                let n = try await store.numberEvents(limit: 25).numbered
                 if n == 0 { try await Task.sleep(for: .milliseconds(20)) }
                 total += n
             }
@@ -359,7 +359,7 @@ struct StoreTests {
                 """, logger: TestDatabase.logger)
             try await store.client.query("DELETE FROM event_log WHERE seq > 37", logger: TestDatabase.logger)
             var again = 0
-            for limit in [5, 11, 100] { again += try await store.sequenceEvents(limit: limit) }
+            for limit in [5, 11, 100] { again += try await store.numberEvents(limit: limit).numbered }
             #expect(again == 44)
             #expect(try await numbering() == before, "a numbering made again gives each event its old number")
         }
