@@ -63,10 +63,13 @@ public final class Store: Sendable {
     /// loop that has them (a session's command), otherwise one from the shared pool. While
     /// `body` runs the connection is the task's `held` one.
     func withConnection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
-        if let pool = loopPools?.current() {
-            return try await pool.withConnection { connection in try await Self.$held.withValue(connection) { try await body(connection) } }
+        let holding: @Sendable (PostgresConnection) async throws -> T = { connection in
+            try await Self.$held.withValue(connection) { try await body(connection) }
         }
-        return try await client.withConnection { connection in try await Self.$held.withValue(connection) { try await body(connection) } }
+        if let pool = loopPools?.current() {
+            return try await pool.withConnection(holding)
+        }
+        return try await client.withConnection(holding)
     }
 
     /// The connection the current task holds in `read` or `transaction`. A read nested in

@@ -52,8 +52,9 @@ public struct TestServer: Sendable {
             configure(&configuration)
             for _ in 0..<count {
                 let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: 20), backgroundLogger: logger)
-                let store = Store(client: client, logger: logger, timeout: .seconds(30), loopReads: try url.connectionConfiguration(),
-                                  loopConnections: (try url.connectionConfiguration(), LoopPools.perLoop(poolSize: 20)))
+                let loopConfiguration = try url.connectionConfiguration()
+                let store = Store(client: client, logger: logger, timeout: .seconds(30), loopReads: loopConfiguration,
+                                  loopConnections: (loopConfiguration, LoopPools.perLoop(poolSize: 20)))
                 let hub = EventHub(store: store, logger: logger, interval: .milliseconds(10))
                 clients.append(client)
                 hubs.append(hub)

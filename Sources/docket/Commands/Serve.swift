@@ -128,8 +128,9 @@ struct Serve: AsyncParsableCommand {
         await reportingErrors {
             let (url, embedded) = try await location.resolve(logger: logger)
             let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: location.maximumConnections), backgroundLogger: logger)
-            let store = Store(client: client, logger: logger, timeout: timeout, loopReads: try url.connectionConfiguration(),
-                              loopConnections: (try url.connectionConfiguration(), LoopPools.perLoop(poolSize: location.maximumConnections)))
+            let loopConfiguration = try url.connectionConfiguration()
+            let store = Store(client: client, logger: logger, timeout: timeout, loopReads: loopConfiguration,
+                              loopConnections: (loopConfiguration, LoopPools.perLoop(poolSize: location.maximumConnections)))
             let docket = DocketService(store: store, configuration: chosen, workflows: workflowsDirectory, dataDirectory: dataDirectory,
                                        metricsAddress: metricsAddress, logger: logger)
             let group = ServiceGroup(configuration: .init(
