@@ -221,11 +221,11 @@ struct ItemRow: Sendable {
         let r = row.makeRandomAccess()
         func text(_ i: Int) throws -> String { try r[i].decode(String.self, context: .default) }
         func optional(_ i: Int) throws -> String? { try r[i].decode(String?.self, context: .default) }
-        func number(_ i: Int) throws -> Int64 {
-            let s = try text(i)
+        func number(_ i: Int, _ s: String) throws -> Int64 {
             guard let n = Int64(s) else { throw StoreError.unavailable("column \(i) of an item row is not a number: \(s)") }
             return n
         }
+        func number(_ i: Int) throws -> Int64 { try number(i, try text(i)) }
         let fieldsText = try text(13)
         let assigneesText = try text(15)
         guard let assignees = assigneesText == "[]" ? [] : JSON.decode([String].self, assigneesText) else {
@@ -235,7 +235,7 @@ struct ItemRow: Sendable {
             id: try text(0), workflow: try text(1), workflowVersion: Int(try number(2)), title: try text(3),
             theme: try optional(4), group: try optional(5), state: try text(6), version: Int(try number(7)),
             author: try text(8), createdAt: Date(epochMicroseconds: try number(9)), stateSince: Date(epochMicroseconds: try number(10)),
-            dueAt: try optional(11) == nil ? nil : Date(epochMicroseconds: try number(11)),
+            dueAt: try optional(11).map { Date(epochMicroseconds: try number(11, $0)) },
             fields: JSON.decodeFields(fieldsText),
             revisions: Int(try number(14)), round: Int(try number(12)), assignees: assignees
         )

@@ -50,7 +50,7 @@ struct LoopReadTests {
     func loopReadsAndFallback() async throws {
         try await TestServer.with { server in
             try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
-            try await server.withClient(user: "ana") { c in
+            let created = try await server.withClient(user: "ana") { c in
                 try await c.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
             }
             try await server.withClient { admin in
@@ -58,6 +58,10 @@ struct LoopReadTests {
                     try await server.withClient(user: "omar") { omar in
                         let reads = try await Self.untilLoopReads(admin, ana, "PP-1", title: "Urban heat islands")
                         #expect(reads > 0, "no ITEM.GET was answered on an event loop's own connection")
+                        // Read on the loop, the drafting state's due date comes back as created.
+                        let dueAt = created["due_at"]?.stringValue
+                        let read = try await ana.call("ITEM.GET", "PP-1")
+                        #expect(dueAt != nil && read["due_at"]?.stringValue == dueAt)
 
                         // The loop path checks visibility like the pooled one, and unknown ids
                         // are NOTFOUND there too: asked until one of each was answered on a
