@@ -54,7 +54,9 @@ extension CommandRouter {
             let pooled = router.later(session) { actor, _ in await router.itemReply(try await router.services.store.item(id, actor: actor)) }
             guard let actor = session.actor, case let .later(fallback) = pooled else { return pooled }
             let store = router.services.store
-            return .onLoop(start: { loop in store.itemOnLoop(id, actor: actor, on: loop)?.map { Answer.item($0.0, $0.1) } }, fallback: fallback)
+            return .onLoop(start: { loop, reply in
+                store.itemOnLoop(id, actor: actor, on: loop) { result in reply(result.map { Answer.item($0.0, $0.1) }) }
+            }, fallback: fallback)
         },
         "ITEM.LIST": { router, args, session throws(CommandError) in
             let o = try args.options(after: 0, values: ["WORKFLOW", "STATE", "THEME", "GROUP", "WAITING", "LIMIT", "AFTER"], flags: ["OVERDUE"])

@@ -52,9 +52,11 @@ enum Outcome: Sendable {
     case close(RESPValue)
     /// Needs the database: run off the event loop, answer when done.
     case later(@Sendable () async -> (RESPValue, [SessionUpdate]))
-    /// A read answered on the session's own event loop (`Store.itemOnLoop`); `start` gives nil,
-    /// or a future failing with `NeedsPooledRead`, when it cannot: then `fallback` runs as `later`.
-    case onLoop(start: @Sendable (any EventLoop) -> EventLoopFuture<Answer>?, fallback: @Sendable () async -> (RESPValue, [SessionUpdate]))
+    /// A read answered on the session's own event loop (`Store.itemOnLoop`): `start` answers
+    /// its callback there, later, never within the call. When it cannot, `start` gives false or
+    /// its answer fails with `NeedsPooledRead`: then `fallback` runs as `later`.
+    case onLoop(start: @Sendable (any EventLoop, @escaping (Result<Answer, any Error>) -> Void) -> Bool,
+                fallback: @Sendable () async -> (RESPValue, [SessionUpdate]))
 }
 
 /// A reply on its way to the connection: a value, or an item written straight from its

@@ -275,26 +275,26 @@ final class SessionHandler: ChannelDuplexHandler {
         case let .later(body):
             runLater(body, onLoop: resolved.entry?.runsOnLoop ?? false, context: context)
         case let .onLoop(start, fallback):
-            guard let future = start(context.eventLoop) else {
+            let metrics = router.services.metrics
+            // The answer comes later, on this loop: never within `start`.
+            let started = start(context.eventLoop) { result in
+                metrics.databaseOperation(started: false)
+                switch result {
+                case let .success(answer):
+                    self.finish(answer, [])
+                case .failure(is NeedsPooledRead):
+                    guard let context = self.context else { return }
+                    self.runLater(fallback, context: context)
+                case let .failure(error):
+                    self.finish(.value(Reply.error(error)), [])
+                }
+            }
+            guard started else {
                 runLater(fallback, context: context)
                 return
             }
             busy = true
-            let metrics = router.services.metrics
             metrics.databaseOperation(started: true)
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            future.whenComplete { result in
-                metrics.databaseOperation(started: false)
-                switch result {
-                case let .success(answer):
-                    bound.value.finish(answer, [])
-                case .failure(is NeedsPooledRead):
-                    guard let context = bound.value.context else { return }
-                    bound.value.runLater(fallback, context: context)
-                case let .failure(error):
-                    bound.value.finish(.value(Reply.error(error)), [])
-                }
-            }
         }
     }
 

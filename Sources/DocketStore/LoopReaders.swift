@@ -69,7 +69,7 @@ final class LoopReader: @unchecked Sendable {
     private var closed = false
     private var nextAttempt = NIODeadline.uptimeNanoseconds(0)
     /// Reads waiting for the query out now to return.
-    private var waiting: [(id: String, promise: EventLoopPromise<ItemRow?>)] = []
+    private var waiting: [(id: String, reply: Reply)] = []
     /// The reads of the query out now; nil when none is.
     private var inFlight: Batch?
     /// A send is scheduled for the end of the loop's turn.
@@ -81,10 +81,10 @@ final class LoopReader: @unchecked Sendable {
     /// The reads one query answers, and the rows it has returned so far. Touched on its loop
     /// only (the rows arrive there).
     final class Batch: @unchecked Sendable {
-        let reads: [(id: String, promise: EventLoopPromise<ItemRow?>)]
+        let reads: [(id: String, reply: Reply)]
         var rows: [String: ItemRow] = [:]
-        init(_ reads: [(id: String, promise: EventLoopPromise<ItemRow?>)]) { self.reads = reads }
-        func fail(_ error: any Error) { for read in reads { read.promise.fail(error) } }
+        init(_ reads: [(id: String, reply: Reply)]) { self.reads = reads }
+        func fail(_ error: any Error) { for read in reads { read.reply(.failure(error)) } }
     }
 
     /// The read, prepared (a protocol-level named statement) on each loop connection as it
@@ -116,24 +116,31 @@ final class LoopReader: @unchecked Sendable {
         self.owner = owner
     }
 
-    /// Item `id`'s row (nil when there is none), read on this loop; nil when no connection is
-    /// open (one is being opened). Fails with `StoreError.unavailable` when PostgreSQL does not
-    /// answer within the timeout (the connection is then closed, so a frozen server is not
-    /// asked again), and with `NeedsPooledRead` when the connection is lost under the read.
-    func item(_ id: String) -> EventLoopFuture<ItemRow?>? {
+    /// How a read answers: item `id`'s row, nil when there is none.
+    typealias Reply = (Result<ItemRow?, any Error>) -> Void
+
+    /// Reads item `id` on this loop and answers `reply` there, always later, never within this
+    /// call. False when it cannot: no connection is open (one is being opened) or the id is not
+    /// one an item can have; the caller then takes the pooled path. The reply fails with
+    /// `StoreError.unavailable` when PostgreSQL does not answer within the timeout (the
+    /// connection is then closed, so a frozen server is not asked again), and with
+    /// `NeedsPooledRead` when the connection is lost under the read.
+    ///
+    /// A callback rather than a future: a future, its promise and the two more that mapping
+    /// it builds were allocated, and their generic metadata looked up, for every ITEM.GET.
+    func item(_ id: String, _ reply: @escaping Reply) -> Bool {
         loop.preconditionInEventLoop()
         guard let connection, statement != nil, !connection.isClosed else {
             // Set and cleared together; a closed connection needs no closing.
             self.connection = nil
             statement = nil
             open()
-            return nil
+            return false
         }
-        guard Self.isPlain(id) else { return loop.makeFailedFuture(NeedsPooledRead()) }
-        let promise = loop.makePromise(of: ItemRow?.self)
-        waiting.append((id, promise))
+        guard Self.isPlain(id) else { return false }
+        waiting.append((id, reply))
         scheduleSend()
-        return promise.futureResult
+        return true
     }
 
     /// Sends the waiting reads as one query.
@@ -170,7 +177,7 @@ final class LoopReader: @unchecked Sendable {
                 self.loop.execute {
                     self.sendScheduled = false
                     self.sendWaiting()
-                    for read in batch.reads { read.promise.succeed(batch.rows[read.id]) }
+                    for read in batch.reads { read.reply(.success(batch.rows[read.id])) }
                 }
                 return
             case let .failure(error):
@@ -215,7 +222,7 @@ final class LoopReader: @unchecked Sendable {
         } else {
             let stranded = waiting
             waiting = []
-            for read in stranded { read.promise.fail(NeedsPooledRead()) }
+            for read in stranded { read.reply(.failure(NeedsPooledRead())) }
         }
     }
 
@@ -293,18 +300,22 @@ final class LoopReader: @unchecked Sendable {
 public struct NeedsPooledRead: Error {}
 
 extension Store {
-    /// ITEM.GET on the calling event loop (see `LoopReaders`): the item as `actor` may see it,
-    /// with its workflow definition. The snapshot holds what ITEM.GET's reply and visibility
-    /// need (`ItemRow.replyColumns`): its votes, endorsements and milestones are empty.
-    /// Nil when that loop has no open connection; the future fails with `NeedsPooledRead` when
-    /// the definition is not cached yet.
-    public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop) -> EventLoopFuture<(ItemSnapshot, WorkflowDefinition)>? {
-        guard let readers = loopReaders, let row = readers.reader(on: loop)?.item(id) else { return nil }
-        return row.flatMapThrowing { row in
-            guard let item = row?.snapshot else { throw StoreError.notFound("item \(id)") }
-            guard let definition = self.cachedDefinition(item.workflow, version: item.workflowVersion) else { throw NeedsPooledRead() }
-            guard Engine.canSee(definition, item, actor: actor) else { throw StoreError.notFound("item \(id)") }
-            return (item, definition)
+    /// ITEM.GET on the calling event loop (see `LoopReaders`): answers `reply` there, later,
+    /// with the item as `actor` may see it and its workflow definition. The snapshot holds what
+    /// ITEM.GET's reply and visibility need (`ItemRow.replyColumns`): its votes, endorsements
+    /// and milestones are empty. False when that loop cannot read it (no open connection, an
+    /// id no item can have); the reply fails with `NeedsPooledRead` when the definition is not
+    /// cached yet. Either way the pooled path answers instead.
+    public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop,
+                           _ reply: @escaping (Result<(ItemSnapshot, WorkflowDefinition), any Error>) -> Void) -> Bool {
+        guard let reader = loopReaders?.reader(on: loop) else { return false }
+        return reader.item(id) { result in
+            reply(result.flatMap { row in
+                guard let item = row?.snapshot else { return .failure(StoreError.notFound("item \(id)")) }
+                guard let definition = self.cachedDefinition(item.workflow, version: item.workflowVersion) else { return .failure(NeedsPooledRead()) }
+                guard Engine.canSee(definition, item, actor: actor) else { return .failure(StoreError.notFound("item \(id)")) }
+                return .success((item, definition))
+            })
         }
     }
 
