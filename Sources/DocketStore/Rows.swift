@@ -202,42 +202,44 @@ struct ItemRow: Sendable {
         """
 
     /// The columns ITEM.GET's reply and its visibility check read, for its loop read
-    /// (`LoopReader`), every one as text; `init(replyRow:)` reads them. Votes, endorsements,
-    /// milestones and the hash are not asked for: PostgreSQL writes no jsonb for them and the
-    /// server decodes none (fields are read by hand, as everywhere; assignees only when there
-    /// are some).
+    /// (`LoopReader`); `init(replyRow:)` reads them. Votes, endorsements, milestones and the
+    /// hash are not asked for: PostgreSQL writes no jsonb for them and the server decodes none
+    /// (fields are read by hand, as everywhere).
     ///
-    /// Text, because the loop read is a prepared statement run through PostgresNIO's
-    /// future-based interface, which records the statement's columns as text-format but has
-    /// their values sent in binary: the bytes of a text value are the same in both formats.
+    /// The columns as they are stored, read from their bytes in binary (`BinaryCells`). The loop
+    /// read is a prepared statement run through PostgresNIO's future-based interface, which
+    /// records the statement's columns as text-format while it has every value sent in binary,
+    /// so its typed decoding cannot be used. Cast to text, as they were, PostgreSQL built a
+    /// projection of casts and numeric arithmetic and printed every number, and the server
+    /// parsed them back.
     static let replyColumns = """
-        id, workflow, workflow_version::text, title, theme, group_slug, state, version::text, author,
-        docket_micros(created_at)::text, docket_micros(state_since)::text, docket_micros(due_at)::text,
-        round::text, fields::text, revisions::text, to_json(assignees)::text
+        id, workflow, workflow_version, title, theme, group_slug, state, version, author,
+        created_at, state_since, due_at, round, fields, revisions, assignees
         """
 
     /// A row of `replyColumns`: the snapshot without votes, endorsements and milestones.
     init(replyRow row: PostgresRow) throws {
-        let r = row.makeRandomAccess()
-        func text(_ i: Int) throws -> String { try r[i].decode(String.self, context: .default) }
-        func optional(_ i: Int) throws -> String? { try r[i].decode(String?.self, context: .default) }
-        func number(_ i: Int, _ s: String) throws -> Int64 {
-            guard let n = Int64(s) else { throw StoreError.unavailable("column \(i) of an item row is not a number: \(s)") }
-            return n
-        }
-        func number(_ i: Int) throws -> Int64 { try number(i, try text(i)) }
-        let fieldsText = try text(13)
-        let assigneesText = try text(15)
-        guard let assignees = assigneesText == "[]" ? [] : JSON.decode([String].self, assigneesText) else {
-            throw StoreError.unavailable("an item's assignees could not be read: \(assigneesText)")
-        }
+        var cells = BinaryCells(row)
+        let id = try cells.text()
+        let workflow = try cells.text()
+        let workflowVersion = try cells.int4()
+        let title = try cells.text()
+        let theme = try cells.optional(BinaryCells.text)
+        let group = try cells.optional(BinaryCells.text)
+        let state = try cells.text()
+        let version = try cells.int4()
+        let author = try cells.text()
+        let createdAt = try cells.timestamp()
+        let stateSince = try cells.timestamp()
+        let dueAt = try cells.optional(BinaryCells.timestamp)
+        let round = try cells.int4()
+        let fields = JSON.decodeFields(try cells.jsonb())
+        let revisions = try cells.int4()
+        let assignees = try cells.textArray()
         snapshot = ItemSnapshot(
-            id: try text(0), workflow: try text(1), workflowVersion: Int(try number(2)), title: try text(3),
-            theme: try optional(4), group: try optional(5), state: try text(6), version: Int(try number(7)),
-            author: try text(8), createdAt: Date(epochMicroseconds: try number(9)), stateSince: Date(epochMicroseconds: try number(10)),
-            dueAt: try optional(11).map { Date(epochMicroseconds: try number(11, $0)) },
-            fields: JSON.decodeFields(fieldsText),
-            revisions: Int(try number(14)), round: Int(try number(12)), assignees: assignees
+            id: id, workflow: workflow, workflowVersion: workflowVersion, title: title, theme: theme, group: group,
+            state: state, version: version, author: author, createdAt: createdAt, stateSince: stateSince, dueAt: dueAt,
+            fields: fields, revisions: revisions, round: round, assignees: assignees
         )
         lastHash = []
         final = false
@@ -317,5 +319,108 @@ public struct EventRecord: Sendable, Hashable {
         let hash = Array(try col(11, ByteBuffer.self).readableBytesView)
         let prev = Array(try col(12, ByteBuffer.self).readableBytesView)
         return (EventRecord(seq: try col(0, Int64?.self), chained: chained, hash: hash), chained, prev, hash)
+    }
+}
+
+/// A row's values in PostgreSQL's binary format, read in column order. Each reader takes the
+/// next column and checks its length and shape; a value that is not what the column holds
+/// fails with `StoreError.unavailable`, naming the column.
+struct BinaryCells {
+    private var cells: PostgresRow.Iterator
+
+    init(_ row: PostgresRow) { cells = row.makeIterator() }
+
+    /// Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
+    static let postgresEpochMicroseconds: Int64 = 946_684_800_000_000
+
+    /// What is wrong with a value ("is not a 4-byte integer (8 bytes)").
+    struct Unreadable: Error {
+        var problem: String
+        init(_ problem: String) { self.problem = problem }
+    }
+
+    private static func unreadable(_ column: String, _ problem: String) -> StoreError {
+        .unavailable("column \(column) of an item row \(problem)")
+    }
+
+    private mutating func next() throws(StoreError) -> (name: String, bytes: ByteBuffer?) {
+        guard let cell = cells.next() else { throw .unavailable("an item row has too few columns") }
+        return (cell.columnName, cell.bytes)
+    }
+
+    /// The next column, which is never NULL.
+    private mutating func value<T>(_ read: (ByteBuffer) throws(Unreadable) -> T) throws(StoreError) -> T {
+        let (name, bytes) = try next()
+        guard let bytes else { throw Self.unreadable(name, "is NULL") }
+        do { return try read(bytes) } catch { throw Self.unreadable(name, error.problem) }
+    }
+
+    /// The next column, which may be NULL.
+    mutating func optional<T>(_ read: (ByteBuffer) throws(Unreadable) -> T) throws(StoreError) -> T? {
+        let (name, bytes) = try next()
+        guard let bytes else { return nil }
+        do { return try read(bytes) } catch { throw Self.unreadable(name, error.problem) }
+    }
+
+    mutating func text() throws(StoreError) -> String { try value(Self.text) }
+    mutating func int4() throws(StoreError) -> Int { try value(Self.int4) }
+    mutating func timestamp() throws(StoreError) -> Date { try value(Self.timestamp) }
+    mutating func jsonb() throws(StoreError) -> String { try value(Self.jsonb) }
+    mutating func textArray() throws(StoreError) -> [String] { try value(Self.textArray) }
+
+    static func text(_ bytes: ByteBuffer) throws(Unreadable) -> String {
+        String(buffer: bytes)
+    }
+
+    static func int4(_ bytes: ByteBuffer) throws(Unreadable) -> Int {
+        guard bytes.readableBytes == 4, let n = bytes.getInteger(at: bytes.readerIndex, as: Int32.self) else {
+            throw Unreadable("is not a 4-byte integer (\(bytes.readableBytes) bytes)")
+        }
+        return Int(n)
+    }
+
+    /// A `timestamptz`: microseconds from 2000-01-01 UTC. Items hold no infinite times.
+    static func timestamp(_ bytes: ByteBuffer) throws(Unreadable) -> Date {
+        guard bytes.readableBytes == 8, let micros = bytes.getInteger(at: bytes.readerIndex, as: Int64.self) else {
+            throw Unreadable("is not a timestamp (\(bytes.readableBytes) bytes)")
+        }
+        guard micros != .max, micros != .min else { throw Unreadable("is an infinite timestamp") }
+        return Date(epochMicroseconds: micros + postgresEpochMicroseconds)
+    }
+
+    /// A `jsonb`'s text: a version byte (1), then the text `jsonb::text` gives.
+    static func jsonb(_ bytes: ByteBuffer) throws(Unreadable) -> String {
+        guard let version = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self), version == 1 else {
+            throw Unreadable("is not jsonb of version 1")
+        }
+        return String(buffer: bytes.getSlice(at: bytes.readerIndex + 1, length: bytes.readableBytes - 1)!)
+    }
+
+    /// A one-dimensional `text[]` with no NULLs: its dimension count, a has-NULLs flag, the
+    /// element type, each dimension's length and lower bound, then each element's length and
+    /// bytes. An empty array has no dimensions.
+    static func textArray(_ bytes: ByteBuffer) throws(Unreadable) -> [String] {
+        var b = bytes
+        guard let dimensions = b.readInteger(as: Int32.self), b.readInteger(as: Int32.self) != nil,
+              let element = b.readInteger(as: UInt32.self) else {
+            throw Unreadable("is not an array")
+        }
+        guard element == PostgresDataType.text.rawValue || element == PostgresDataType.varchar.rawValue else {
+            throw Unreadable("is not an array of text (element type \(element))")
+        }
+        if dimensions == 0 { return [] }
+        guard dimensions == 1, let count = b.readInteger(as: Int32.self), count >= 0, b.readInteger(as: Int32.self) != nil else {
+            throw Unreadable("is not a one-dimensional array")
+        }
+        var values: [String] = []
+        values.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let length = b.readInteger(as: Int32.self), length >= 0, let value = b.readString(length: Int(length)) else {
+                throw Unreadable("has a NULL or cut element")
+            }
+            values.append(value)
+        }
+        guard b.readableBytes == 0 else { throw Unreadable("has bytes after its last element") }
+        return values
     }
 }

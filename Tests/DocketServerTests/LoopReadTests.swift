@@ -1,6 +1,7 @@
 import DocketClient
 import DocketStore
 import DocketTestSupport
+import DocketWire
 import Foundation
 import Logging
 import PostgresNIO
@@ -95,6 +96,51 @@ struct LoopReadTests {
                         }
                         #expect(after > before, "the loop reconnected within 6 s")
                     }
+                }
+            }
+        }
+    }
+
+    /// Runs one statement on the test database.
+    static func execute(_ url: DatabaseURL, _ sql: String) async throws {
+        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 2, logger: TestDatabase.logger)
+        defer { Task { try? await connection.close() } }
+        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
+    }
+
+    @Test("an item read on the loop's connection, from its binary row, is the same reply as read through the pool")
+    func loopAndPoolAgree() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            let title = "Зелёные закупки: \"green\" buying, 100%"
+            let summary = "Алматы, Казань и Бишкек: {\"a\": [1, 2]} \\ tab\there\nsecond line"
+            try await server.withClient(user: "ana") { ana in
+                try await ana.call("ITEM.CREATE", "policy-paper", title, "THEME", "sustainability", "GROUP", "sustainability-wg",
+                                   "FIELD", "summary", summary, "FIELD", "summit", "Казань 2027")
+            }
+            // Assignees are read on the loop too (for visibility): set here with odd characters.
+            try await Self.execute(server.url, "UPDATE items SET assignees = ARRAY['bruno', 'chen, \"the second\"', 'Ω'] WHERE id = 'PP-1'")
+            try await server.withClient { admin in
+                try await server.withClient(user: "ana") { ana in
+                    _ = try await Self.untilLoopReads(admin, ana, "PP-1", title: title)
+                    let before = try await Self.loopReads(admin)
+                    let onLoop = try await ana.call("ITEM.GET", "PP-1")
+                    #expect(try await Self.loopReads(admin) == before + 1, "read on the loop's own connection")
+                    #expect(onLoop["fields"]?["summary"]?.stringValue == summary)
+                    #expect(onLoop["theme"]?.stringValue == "sustainability" && onLoop["group"]?.stringValue == "sustainability-wg")
+                    #expect(onLoop["due_at"]?.stringValue != nil && onLoop["workflow_version"]?.intValue == 1)
+
+                    // With the loop's connection ended, reads go through the pool until the
+                    // loop reconnects: a read that did not count as a loop read was pooled.
+                    #expect(try await Self.terminateLoopConnections(server.url) >= 1)
+                    var pooled: RESPValue?
+                    for _ in 0..<50 {
+                        let reads = try await Self.loopReads(admin)
+                        let read = try await ana.call("ITEM.GET", "PP-1")
+                        if try await Self.loopReads(admin) == reads { pooled = read; break }
+                    }
+                    let reply = try #require(pooled, "no read went through the pool")
+                    #expect("\(reply)" == "\(onLoop)")
                 }
             }
         }
