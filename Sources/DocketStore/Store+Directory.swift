@@ -31,7 +31,7 @@ extension Store {
 
     public func addMember(_ m: MemberRecord) async throws {
         try await transaction { c in
-            try await c.query("""
+            _ = try await c.query("""
                 INSERT INTO members (slug, name, kind, country, section) VALUES (\(m.slug), \(m.name), \(m.kind), \(m.country), \(m.section))
                 """, logger: self.queryLogger)
         }
@@ -75,7 +75,7 @@ extension Store {
     }
 
     public func addTheme(slug: String, name: String) async throws {
-        try await transaction { c in try await c.query("INSERT INTO themes (slug, name) VALUES (\(slug), \(name))", logger: self.queryLogger) }
+        try await transaction { c in _ = try await c.query("INSERT INTO themes (slug, name) VALUES (\(slug), \(name))", logger: self.queryLogger) }
     }
 
     public func themes() async throws -> [(slug: String, name: String)] {

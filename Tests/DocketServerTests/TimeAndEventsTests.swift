@@ -125,7 +125,7 @@ struct TimeAndEventsTests {
     @Test("a reader resuming with EVENTS.READ AFTER misses nothing and sees nothing twice under concurrent writers")
     func catchUp() async throws {
         try await TestServer.with { server in
-            try await server.withClient { admin in try await admin.call("WORKFLOW.LOAD", timedYAML) }
+            _ = try await server.withClient { admin in try await admin.call("WORKFLOW.LOAD", timedYAML) }
             let ids: [String] = try await server.withClient { admin in
                 var ids: [String] = []
                 for i in 0..<8 { ids.append(try await admin.call("ITEM.CREATE", "timed", "Busy \(i)")["id"]?.stringValue ?? "") }

@@ -44,10 +44,10 @@ struct StructuredLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        var fields: [(String, String)] = [("ts", Self.timestamp()), ("level", level.rawValue), ("logger", label), ("msg", message.description)]
-        let merged = metadata.merging(explicit ?? [:]) { $1 }
+    func log(event: LogEvent) {
+        var fields: [(String, String)] = [("ts", Self.timestamp()), ("level", event.level.rawValue), ("logger", label), ("msg", event.message.description)]
+        var merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        if let error = event.error, merged["error"] == nil { merged["error"] = "\(error)" }
         for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
         let text = json ? Self.json(fields) : Self.logfmt(fields)
         Self.lock.withLock { FileHandle.standardError.write(Data((text + "\n").utf8)) }
