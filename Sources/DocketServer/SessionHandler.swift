@@ -51,6 +51,8 @@ final class SessionHandler: ChannelDuplexHandler {
     var closeAfterReply = false
     /// Replies encoded but not yet handed to the channel.
     var pending: ByteBuffer?
+    /// Output handed to the channel (`emit`) and not flushed yet.
+    var unflushed = false
     /// A watcher's token is being checked again after a directory change.
     var watcherRecheck = false
     /// Events held while that check runs: sent if the token still works, dropped if not.
@@ -398,10 +400,14 @@ final class SessionHandler: ChannelDuplexHandler {
         guard let buffer = pending else { return }
         pending = nil
         context.write(wrapOutboundOut(buffer), promise: nil)
+        unflushed = true
     }
 
+    /// Writes and flushes the pending output; no flush when nothing was written since the last.
     func flushOut(context: ChannelHandlerContext) {
         emit(context: context)
+        guard unflushed else { return }
+        unflushed = false
         context.flush()
     }
 
