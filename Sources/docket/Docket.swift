@@ -28,7 +28,8 @@ struct Docket: AsyncParsableCommand {
             CommandGroup(name: "Administration", subcommands: [MemberCommand.self, UserCommand.self, GroupCommand.self, ThemeCommand.self,
                                                                TokenCommand.self, WorkflowCommand.self, SeedCommand.self]),
             CommandGroup(name: "Connection", subcommands: [LoginCommand.self, LogoutCommand.self, WhoamiCommand.self]),
-            CommandGroup(name: "Service", subcommands: [Serve.self, Migrate.self, HealthCommand.self, BackupCommand.self, RestoreCommand.self]),
+            CommandGroup(name: "Service", subcommands: [Serve.self, Migrate.self, HealthCommand.self, BackupCommand.self, RestoreCommand.self,
+                                                         AuditCommand.self]),
         ]
     )
 }
