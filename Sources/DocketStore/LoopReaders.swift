@@ -228,16 +228,23 @@ final class LoopReader: @unchecked Sendable {
 
     /// Errors that end this connection rather than this query: the failure arrives before
     /// the channel is seen closed (a FATAL from the server fails the query first, and a reset
-    /// fails it before the channel closes).
+    /// fails it before the channel closes). Also the errors that make the connection's
+    /// prepared statement useless for good: a row it cannot read (`BinaryCells.RowError`: the
+    /// table's columns changed under it, or PostgresNIO's format did) and a plan that must
+    /// change its result type (`0A000`, after a migration). The reads then go to the pool, and
+    /// the connection opened next prepares the statement anew.
     static func lostConnection(_ error: any Error) -> Bool {
         switch error {
+        case is BinaryCells.RowError:
+            return true
         // The prepared statement's errors come in PostgresNIO's older form.
         case let error as PostgresError:
             guard case let .server(e) = error else { return true }
-            return endsConnection(sqlState: e.fields[.sqlState])
+            return endsConnection(sqlState: e.fields[.sqlState]) || e.fields[.sqlState] == "0A000"
         case let error as PSQLError:
             if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
-            return endsConnection(sqlState: error.serverInfo?[.sqlState])
+            let state = error.serverInfo?[.sqlState]
+            return endsConnection(sqlState: state) || state == "0A000"
         case is StoreError, is PostgresDecodingError:
             return false
         default:

@@ -324,7 +324,8 @@ public struct EventRecord: Sendable, Hashable {
 
 /// A row's values in PostgreSQL's binary format, read in column order. Each reader takes the
 /// next column and checks its length and shape; a value that is not what the column holds
-/// fails with `StoreError.unavailable`, naming the column.
+/// fails with `RowError`, naming the column (the loop read then leaves its connection and
+/// the pool answers).
 struct BinaryCells {
     private var cells: PostgresRow.Iterator
 
@@ -339,34 +340,39 @@ struct BinaryCells {
         init(_ problem: String) { self.problem = problem }
     }
 
-    private static func unreadable(_ column: String, _ problem: String) -> StoreError {
-        .unavailable("column \(column) of an item row \(problem)")
+    /// A row that could not be read.
+    struct RowError: Error, CustomStringConvertible {
+        var description: String
     }
 
-    private mutating func next() throws(StoreError) -> (name: String, bytes: ByteBuffer?) {
-        guard let cell = cells.next() else { throw .unavailable("an item row has too few columns") }
+    private static func unreadable(_ column: String, _ problem: String) -> RowError {
+        RowError(description: "column \(column) of an item row \(problem)")
+    }
+
+    private mutating func next() throws(RowError) -> (name: String, bytes: ByteBuffer?) {
+        guard let cell = cells.next() else { throw RowError(description: "an item row has too few columns") }
         return (cell.columnName, cell.bytes)
     }
 
     /// The next column, which is never NULL.
-    private mutating func value<T>(_ read: (ByteBuffer) throws(Unreadable) -> T) throws(StoreError) -> T {
+    private mutating func value<T>(_ read: (ByteBuffer) throws(Unreadable) -> T) throws(RowError) -> T {
         let (name, bytes) = try next()
         guard let bytes else { throw Self.unreadable(name, "is NULL") }
         do { return try read(bytes) } catch { throw Self.unreadable(name, error.problem) }
     }
 
     /// The next column, which may be NULL.
-    mutating func optional<T>(_ read: (ByteBuffer) throws(Unreadable) -> T) throws(StoreError) -> T? {
+    mutating func optional<T>(_ read: (ByteBuffer) throws(Unreadable) -> T) throws(RowError) -> T? {
         let (name, bytes) = try next()
         guard let bytes else { return nil }
         do { return try read(bytes) } catch { throw Self.unreadable(name, error.problem) }
     }
 
-    mutating func text() throws(StoreError) -> String { try value(Self.text) }
-    mutating func int4() throws(StoreError) -> Int { try value(Self.int4) }
-    mutating func timestamp() throws(StoreError) -> Date { try value(Self.timestamp) }
-    mutating func jsonb() throws(StoreError) -> String { try value(Self.jsonb) }
-    mutating func textArray() throws(StoreError) -> [String] { try value(Self.textArray) }
+    mutating func text() throws(RowError) -> String { try value(Self.text) }
+    mutating func int4() throws(RowError) -> Int { try value(Self.int4) }
+    mutating func timestamp() throws(RowError) -> Date { try value(Self.timestamp) }
+    mutating func jsonb() throws(RowError) -> String { try value(Self.jsonb) }
+    mutating func textArray() throws(RowError) -> [String] { try value(Self.textArray) }
 
     static func text(_ bytes: ByteBuffer) throws(Unreadable) -> String {
         String(buffer: bytes)
@@ -385,7 +391,9 @@ struct BinaryCells {
             throw Unreadable("is not a timestamp (\(bytes.readableBytes) bytes)")
         }
         guard micros != .max, micros != .min else { throw Unreadable("is an infinite timestamp") }
-        return Date(epochMicroseconds: micros + postgresEpochMicroseconds)
+        let (unix, overflow) = micros.addingReportingOverflow(postgresEpochMicroseconds)
+        guard !overflow else { throw Unreadable("is a timestamp out of range") }
+        return Date(epochMicroseconds: unix)
     }
 
     /// A `jsonb`'s text: a version byte (1), then the text `jsonb::text` gives.
@@ -413,7 +421,8 @@ struct BinaryCells {
             throw Unreadable("is not a one-dimensional array")
         }
         var values: [String] = []
-        values.reserveCapacity(Int(count))
+        // Each element takes at least its 4-byte length: a count beyond that is caught below.
+        values.reserveCapacity(min(Int(count), b.readableBytes / 4))
         for _ in 0..<count {
             guard let length = b.readInteger(as: Int32.self), length >= 0, let value = b.readString(length: Int(length)) else {
                 throw Unreadable("has a NULL or cut element")

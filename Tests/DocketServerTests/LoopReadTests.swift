@@ -108,7 +108,7 @@ struct LoopReadTests {
         try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
     }
 
-    @Test("an item read on the loop's connection, from its binary row, is the same reply as read through the pool")
+    @Test("items read on the loop's connection, from their binary rows, are the same replies as read through the pool")
     func loopAndPoolAgree() async throws {
         try await TestServer.with { server in
             try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
@@ -117,30 +117,93 @@ struct LoopReadTests {
             try await server.withClient(user: "ana") { ana in
                 try await ana.call("ITEM.CREATE", "policy-paper", title, "THEME", "sustainability", "GROUP", "sustainability-wg",
                                    "FIELD", "summary", summary, "FIELD", "summit", "Казань 2027")
+                try await ana.call("ITEM.CREATE", "policy-paper", "Bare", "GROUP", "sustainability-wg")
             }
             // Assignees are read on the loop too (for visibility): set here with odd characters.
+            // PP-2 has every column that may be NULL set to NULL, and no assignees.
             try await Self.execute(server.url, "UPDATE items SET assignees = ARRAY['bruno', 'chen, \"the second\"', 'Ω'] WHERE id = 'PP-1'")
+            try await Self.execute(server.url, "UPDATE items SET theme = NULL, group_slug = NULL, due_at = NULL, assignees = '{}' WHERE id = 'PP-2'")
             try await server.withClient { admin in
                 try await server.withClient(user: "ana") { ana in
                     _ = try await Self.untilLoopReads(admin, ana, "PP-1", title: title)
-                    let before = try await Self.loopReads(admin)
-                    let onLoop = try await ana.call("ITEM.GET", "PP-1")
-                    #expect(try await Self.loopReads(admin) == before + 1, "read on the loop's own connection")
-                    #expect(onLoop["fields"]?["summary"]?.stringValue == summary)
-                    #expect(onLoop["theme"]?.stringValue == "sustainability" && onLoop["group"]?.stringValue == "sustainability-wg")
-                    #expect(onLoop["due_at"]?.stringValue != nil && onLoop["workflow_version"]?.intValue == 1)
-
-                    // With the loop's connection ended, reads go through the pool until the
-                    // loop reconnects: a read that did not count as a loop read was pooled.
-                    #expect(try await Self.terminateLoopConnections(server.url) >= 1)
-                    var pooled: RESPValue?
-                    for _ in 0..<50 {
-                        let reads = try await Self.loopReads(admin)
-                        let read = try await ana.call("ITEM.GET", "PP-1")
-                        if try await Self.loopReads(admin) == reads { pooled = read; break }
+                    var onLoop: [RESPValue] = []
+                    for (client, id) in [(ana, "PP-1"), (admin, "PP-2")] {
+                        var read: RESPValue?
+                        for _ in 0..<200 where read == nil {
+                            let before = try await Self.loopReads(admin)
+                            let reply = try await client.call("ITEM.GET", id)
+                            if try await Self.loopReads(admin) == before + 1 { read = reply } else { try await Task.sleep(for: .milliseconds(10)) }
+                        }
+                        onLoop.append(try #require(read, "\(id) was never read on a loop's own connection"))
                     }
-                    let reply = try #require(pooled, "no read went through the pool")
-                    #expect("\(reply)" == "\(onLoop)")
+                    #expect(onLoop[0]["fields"]?["summary"]?.stringValue == summary)
+                    #expect(onLoop[0]["theme"]?.stringValue == "sustainability" && onLoop[0]["group"]?.stringValue == "sustainability-wg")
+                    #expect(onLoop[0]["due_at"]?.stringValue != nil && onLoop[0]["workflow_version"]?.intValue == 1)
+                    #expect(onLoop[1]["theme"]?.isNull == true && onLoop[1]["group"]?.isNull == true && onLoop[1]["due_at"]?.isNull == true)
+
+                    // With the loops' connections ended, reads go through the pool until a
+                    // loop reconnects (a second later at the soonest): a read that did not
+                    // count as a loop read was pooled.
+                    for (n, (client, id)) in [(ana, "PP-1"), (admin, "PP-2")].enumerated() {
+                        _ = try await Self.terminateLoopConnections(server.url)
+                        var pooled: RESPValue?
+                        for _ in 0..<50 {
+                            let reads = try await Self.loopReads(admin)
+                            let read = try await client.call("ITEM.GET", id)
+                            if try await Self.loopReads(admin) == reads { pooled = read; break }
+                        }
+                        let reply = try #require(pooled, "no read of \(id) went through the pool")
+                        #expect("\(reply)" == "\(onLoop[n])")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends every other connection to the test database (the pool's and the loops').
+    static func terminateAll(_ url: DatabaseURL) async throws {
+        try await execute(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    }
+
+    /// How many loop reader connections the test database has now.
+    static func loopConnections(_ url: DatabaseURL) async throws -> Int {
+        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 3, logger: TestDatabase.logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query(
+            "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = \(LoopReaders.applicationName) AND datname = current_database()",
+            logger: TestDatabase.logger)
+        for try await n in rows.decode(Int.self) { return n }
+        return 0
+    }
+
+    @Test("a column whose type changed under the loop's read: the loop cannot read its rows, and every ITEM.GET answers through the pool")
+    func tableChangedUnderTheLoopRead() async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            try await server.withClient(user: "ana") { ana in
+                try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
+            }
+            try await server.withClient { admin in
+                try await server.withClient(user: "ana") { ana in
+                    #expect(try await Self.untilLoopReads(admin, ana, "PP-1", title: "Urban heat islands") > 0)
+                    // revisions becomes an int8; every connection is ended, so each prepares its
+                    // statements anew. The pool's typed decoding reads an int8; the loop's read
+                    // of an int4 refuses it, and sends its reads to the pool.
+                    try await Self.execute(server.url, "ALTER TABLE items ALTER COLUMN revisions TYPE bigint")
+                    try await Self.terminateAll(server.url)
+                    try await Task.sleep(for: .milliseconds(500))
+                    let before = try await Self.loopReads(admin)
+                    let until = ContinuousClock.now + .seconds(3)
+                    var (reads, loopConnected) = (0, false)
+                    while ContinuousClock.now < until {
+                        #expect(try await ana.call("ITEM.GET", "PP-1")["title"]?.stringValue == "Urban heat islands")
+                        reads += 1
+                        if try await Self.loopConnections(server.url) > 0 { loopConnected = true }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    #expect(reads > 20)
+                    #expect(loopConnected, "a loop connected again (and its reads went to the pool)")
+                    #expect(try await Self.loopReads(admin) == before, "no read was answered from a row the loop cannot read")
                 }
             }
         }

@@ -23,6 +23,11 @@ struct LoopReadErrorTests {
         #expect(LoopReader.lostConnection(IOError(errnoCode: ECONNRESET, reason: "read(descriptor:pointer:size:)")))
         #expect(LoopReader.lostConnection(ChannelError.ioOnClosedChannel))
         #expect(!LoopReader.lostConnection(StoreError.unavailable("late")))
+        // The connection's prepared read no longer fits the table: a row it cannot read, a
+        // plan that would change its result type. The pool answers; the next connection
+        // prepares the statement anew.
+        #expect(LoopReader.lostConnection(BinaryCells.RowError(description: "column version of an item row is not a 4-byte integer (8 bytes)")))
+        #expect(LoopReader.lostConnection(Self.server("0A000", "cached plan must not change result type")))
     }
 
     @Test func serverErrorsTranslateAsOnThePooledPath() {

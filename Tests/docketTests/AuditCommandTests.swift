@@ -16,6 +16,8 @@ struct AuditCommandTests {
             #expect(all.stdout.hasPrefix("audit chain verifies (2 items, ") && all.stdout.contains("every item's SHA-256 chain recomputed"), "\(all.stdout)")
             let one = try await desk.json("sec", ["audit", "verify", id]) as? [String: Any]
             #expect(one?["ok"] as? Bool == true && one?["items"] as? Int == 1 && one?["first_bad"] is NSNull)
+            let unknown = try await desk.run("sec", ["audit", "verify", "PP-404"])
+            #expect(unknown.status == 66 && unknown.oneLineError, "\(unknown.stderr)")
             // `docket audit` alone verifies.
             #expect(try await desk.run("admin", ["audit"]).status == 0)
 

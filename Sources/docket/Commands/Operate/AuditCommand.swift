@@ -18,7 +18,8 @@ struct AuditCommand: AsyncParsableCommand {
                 chain from its events, in order, and compares every hash with the one stored.
                 Prints how many items and events were checked and, when a chain is broken, the
                 first event that does not match. Exit 0 when every chain verifies, 65 when one
-                does not (the same check `docket restore` runs after loading a backup).
+                does not (the same check `docket restore` runs after loading a backup), 66 for
+                an unknown item, 69 when the server or its database cannot be reached.
 
                 Example: docket audit verify
                 Example: docket audit verify PP-4
@@ -45,7 +46,8 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         static func render(_ reply: RESPValue, item: String?) -> String {
-            let scope = "\(reply.int("items")) item\(reply.int("items") == 1 ? "" : "s"), \(reply.int("events")) events"
+            let (items, events) = (reply.int("items"), reply.int("events"))
+            let scope = "\(items) item\(items == 1 ? "" : "s"), \(events) event\(events == 1 ? "" : "s")"
             if reply.flag("ok") {
                 let what = item.map { "\($0)'s SHA-256 chain recomputed" } ?? "every item's SHA-256 chain recomputed"
                 return "audit chain verifies (\(scope)): \(what), none altered\n"
