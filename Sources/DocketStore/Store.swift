@@ -64,7 +64,15 @@ public final class Store: Sendable {
     /// `body` runs the connection is the task's `held` one.
     func withConnection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
         let holding: @Sendable (PostgresConnection) async throws -> T = { connection in
-            try await Self.$held.withValue(connection) { try await body(connection) }
+            do {
+                return try await Self.$held.withValue(connection) { try await body(connection) }
+            } catch let error as PSQLError where Self.isStaleStatement(sqlState: error.serverInfo?[.sqlState], message: error.serverInfo?[.message]) {
+                // The connection's prepared statements no longer fit the tables (a column's
+                // type changed under them): PostgreSQL refuses them for as long as they live,
+                // and only a new connection prepares them anew.
+                try? await connection.close()
+                throw error
+            }
         }
         if let pool = loopPools?.current() {
             return try await pool.withConnection(holding)
@@ -158,12 +166,22 @@ public final class Store: Sendable {
         // A deadlock, a serialization failure, a lock not granted within lock_timeout: the
         // transaction was rolled back and nothing was written; trying again can succeed.
         case "40P01", "40001", "55P03": return .unavailable("\(message); nothing was written, try again")
+        // A statement prepared before a migration changed a column's type under it; its
+        // connection is closed (`withConnection`), so the next attempt prepares it anew.
+        case "0A000" where isStaleStatement(sqlState: state, message: message):
+            return .unavailable("\(message): the tables changed under a prepared statement; try again")
         // Connection exceptions, insufficient resources, operator intervention (shutdown,
         // statement cancelled), system errors: the database is not there to answer.
         case let s where s.hasPrefix("08") || s.hasPrefix("53") || s.hasPrefix("57") || s.hasPrefix("58"):
             return .unavailable(message)
         default: return .invalid("\(message) (SQLSTATE \(state))")
         }
+    }
+
+    /// PostgreSQL's answer to a prepared statement whose result columns changed type since
+    /// it was prepared: it stays refused until the statement is prepared again.
+    static func isStaleStatement(sqlState: String?, message: String?) -> Bool {
+        sqlState == "0A000" && (message ?? "").hasPrefix("cached plan must not change result type")
     }
 
     static func isUniqueViolation(_ error: any Error, constraint: String) -> Bool {

@@ -443,7 +443,7 @@ struct AuthorizationMatrixTests {
                     try await ivan.call("ITEM.REVISE", draft, "Classified text.\n")
                     try await ivan.call("ITEM.COMMENT", open, "public remark")
                 }
-                try await server.withClient(user: "sec") { c in try await c.call("ITEM.COMMENT", marker, "marker") }
+                _ = try await server.withClient(user: "sec") { c in try await c.call("ITEM.COMMENT", marker, "marker") }
             }
             let allEvents = try await Self.watched(server, as: user, filter: [], marker: marker, during: write)
             #expect(!allEvents.isEmpty)
@@ -455,8 +455,8 @@ struct AuthorizationMatrixTests {
                 try await server.withClient(user: "sec", resp3: true) { insider in
                     _ = try await outsider.call("WATCH", "ITEM", draft)
                     _ = try await insider.call("WATCH", "ITEM", draft)
-                    try await server.withClient(user: "ivan") { ivan in try await ivan.call("ITEM.COMMENT", draft, "another classified note") }
-                    try await server.withClient(user: "sec") { c in try await c.call("ITEM.COMMENT", draft, "secretariat note") }
+                    _ = try await server.withClient(user: "ivan") { ivan in try await ivan.call("ITEM.COMMENT", draft, "another classified note") }
+                    _ = try await server.withClient(user: "sec") { c in try await c.call("ITEM.COMMENT", draft, "secretariat note") }
                     let saw = await Self.pushes(insider, timeout: .seconds(30)) { $0["comment"]?.stringValue == "secretariat note" }
                     let leaked = await Self.pushes(outsider, timeout: .milliseconds(500)) { _ in false }
                     return (saw.filter { $0["item"]?.stringValue == draft }.count, leaked.filter { $0["item"]?.stringValue == draft })
