@@ -32,19 +32,24 @@ struct LoopReadTests {
         return line.flatMap { Int($0.dropFirst(name.count + 1)) } ?? -1
     }
 
+    /// Runs one statement on the test database; the first row's first column, as an integer
+    /// (0 when the statement returns no rows).
+    @discardableResult
+    static func sql(_ url: DatabaseURL, _ query: PostgresQuery) async throws -> Int {
+        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 1, logger: TestDatabase.logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query(query, logger: TestDatabase.logger)
+        for try await n in rows.decode(Int.self) { return n }
+        return 0
+    }
+
     /// Closes the loop readers' connections from the server side, as a restart or an
     /// administrator's pg_terminate_backend would.
     static func terminateLoopConnections(_ url: DatabaseURL) async throws -> Int {
-        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 1, logger: TestDatabase.logger)
-        defer { Task { try? await connection.close() } }
-        let rows = try await connection.query(
-            """
+        try await sql(url, """
             SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity
             WHERE application_name = \(LoopReaders.applicationName) AND datname = current_database()
-            """,
-            logger: TestDatabase.logger)
-        for try await n in rows.decode(Int.self) { return n }
-        return 0
+            """)
     }
 
     @Test("ITEM.GET goes over the loop's connection, keeps hiding drafts there, and still answers when that connection is killed")
@@ -101,13 +106,6 @@ struct LoopReadTests {
         }
     }
 
-    /// Runs one statement on the test database.
-    static func execute(_ url: DatabaseURL, _ sql: String) async throws {
-        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 2, logger: TestDatabase.logger)
-        defer { Task { try? await connection.close() } }
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger)
-    }
-
     @Test("items read on the loop's connection, from their binary rows, are the same replies as read through the pool")
     func loopAndPoolAgree() async throws {
         try await TestServer.with { server in
@@ -121,8 +119,8 @@ struct LoopReadTests {
             }
             // Assignees are read on the loop too (for visibility): set here with odd characters.
             // PP-2 has every column that may be NULL set to NULL, and no assignees.
-            try await Self.execute(server.url, "UPDATE items SET assignees = ARRAY['bruno', 'chen, \"the second\"', 'Ω'] WHERE id = 'PP-1'")
-            try await Self.execute(server.url, "UPDATE items SET theme = NULL, group_slug = NULL, due_at = NULL, assignees = '{}' WHERE id = 'PP-2'")
+            try await Self.sql(server.url, "UPDATE items SET assignees = ARRAY['bruno', 'chen, \"the second\"', 'Ω'] WHERE id = 'PP-1'")
+            try await Self.sql(server.url, "UPDATE items SET theme = NULL, group_slug = NULL, due_at = NULL, assignees = '{}' WHERE id = 'PP-2'")
             try await server.withClient { admin in
                 try await server.withClient(user: "ana") { ana in
                     _ = try await Self.untilLoopReads(admin, ana, "PP-1", title: title)
@@ -162,25 +160,19 @@ struct LoopReadTests {
 
     /// Ends every other connection to the test database (the pool's and the loops').
     static func terminateAll(_ url: DatabaseURL) async throws {
-        try await execute(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        try await sql(url, "SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
     }
 
     /// How many loop reader connections the test database has now.
     static func loopConnections(_ url: DatabaseURL) async throws -> Int {
-        let connection = try await PostgresConnection.connect(configuration: try url.connectionConfiguration(), id: 3, logger: TestDatabase.logger)
-        defer { Task { try? await connection.close() } }
-        let rows = try await connection.query(
-            "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = \(LoopReaders.applicationName) AND datname = current_database()",
-            logger: TestDatabase.logger)
-        for try await n in rows.decode(Int.self) { return n }
-        return 0
+        try await sql(url, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = \(LoopReaders.applicationName) AND datname = current_database()")
     }
 
     @Test("a column whose type changed under the loop's read: the loop cannot read its rows, and every ITEM.GET answers through the pool")
     func tableChangedUnderTheLoopRead() async throws {
         try await TestServer.with { server in
             try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
-            try await server.withClient(user: "ana") { ana in
+            _ = try await server.withClient(user: "ana") { ana in
                 try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
             }
             try await server.withClient { admin in
@@ -189,7 +181,7 @@ struct LoopReadTests {
                     // revisions becomes an int8; every connection is ended, so each prepares its
                     // statements anew. The pool's typed decoding reads an int8; the loop's read
                     // of an int4 refuses it, and sends its reads to the pool.
-                    try await Self.execute(server.url, "ALTER TABLE items ALTER COLUMN revisions TYPE bigint")
+                    try await Self.sql(server.url, "ALTER TABLE items ALTER COLUMN revisions TYPE bigint")
                     try await Self.terminateAll(server.url)
                     try await Task.sleep(for: .milliseconds(500))
                     let before = try await Self.loopReads(admin)
@@ -213,7 +205,7 @@ struct LoopReadTests {
     func staleStatementsAreReplaced() async throws {
         try await TestServer.with { server in
             try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
-            try await server.withClient(user: "ana") { ana in
+            _ = try await server.withClient(user: "ana") { ana in
                 try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
             }
             // Many clients at once, so that many of the pools' connections prepare the reads.
@@ -227,7 +219,7 @@ struct LoopReadTests {
                 }
                 try await group.waitForAll()
             }
-            try await Self.execute(server.url, "ALTER TABLE items ALTER COLUMN revisions TYPE bigint")
+            try await Self.sql(server.url, "ALTER TABLE items ALTER COLUMN revisions TYPE bigint")
             try await server.withClient(user: "ana") { ana in
                 var (failures, answeredInARow) = (0, 0)
                 for _ in 0..<200 where answeredInARow < 40 {
