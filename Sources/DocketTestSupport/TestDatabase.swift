@@ -49,14 +49,14 @@ public enum TestDatabase {
     static func withDatabaseNow<T: Sendable>(migrate: Bool, _ body: @Sendable (DatabaseURL) async throws -> T) async throws -> T {
         let base = try await baseURL()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        try await DatabaseLocation.withClient(url: base, maximumConnections: 1, logger: logger) { client in
+        _ = try await DatabaseLocation.withClient(url: base, maximumConnections: 1, logger: logger) { client in
             try await client.query("CREATE DATABASE \(unescaped: name)", logger: logger)
         }
         var url = base
         url.database = name
         do {
             if migrate {
-                try await DatabaseLocation.withClient(url: url, maximumConnections: 1, logger: logger) { client in
+                _ = try await DatabaseLocation.withClient(url: url, maximumConnections: 1, logger: logger) { client in
                     try await Migrator(directory: packageRoot.appendingPathComponent("sql")).migrate(client, logger: logger)
                 }
             }
@@ -79,7 +79,7 @@ public enum TestDatabase {
     }
 
     static func drop(_ name: String, base: DatabaseURL) async throws {
-        try await DatabaseLocation.withClient(url: base, maximumConnections: 1, logger: logger) { client in
+        _ = try await DatabaseLocation.withClient(url: base, maximumConnections: 1, logger: logger) { client in
             try await client.query("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)", logger: logger)
         }
     }

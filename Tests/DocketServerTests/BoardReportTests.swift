@@ -111,7 +111,7 @@ struct BoardReportTests {
                     try await c.call("ITEM.CREATE", "policy-paper", title, "THEME", "sustainability", "GROUP", "sustainability-wg")
                 }
             }
-            try await server.withClient { admin in try await admin.call("USER.REVOKE", "lena", "drafter", "GROUP", "sustainability-wg") }
+            _ = try await server.withClient { admin in try await admin.call("USER.REVOKE", "lena", "drafter", "GROUP", "sustainability-wg") }
             clock.advance(by: 15 * 86_400)   // papers of the first days are past their 30 days of drafting
             // Every policy paper moves to a second version of its workflow: each one leaves one
             // cell of the board and enters another.

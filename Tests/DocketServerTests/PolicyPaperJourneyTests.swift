@@ -60,7 +60,7 @@ struct PolicyPaperJourneyTests {
                 #expect(votes.count == 2 && votes.allSatisfy { $0["vote"]?.stringValue == "approve" })
                 try await c.call("ITEM.FIRE", id, "accept")
             }
-            try await server.withClient(user: "sec", resp3: resp3) { c in
+            _ = try await server.withClient(user: "sec", resp3: resp3) { c in
                 try await c.call("ITEM.FIRE", id, "open-endorsement")
             }
             for (n, member) in ["almaty", "kazan", "bishkek"].enumerated() {

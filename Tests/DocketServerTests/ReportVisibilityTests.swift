@@ -10,7 +10,7 @@ struct ReportVisibilityTests {
     func cycleHidesDrafts() async throws {
         try await TestServer.with { server in
             try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
-            try await server.withClient(user: "ana") { c in
+            _ = try await server.withClient(user: "ana") { c in
                 try await c.call("ITEM.CREATE", "policy-paper", "Draft on urban heat", "THEME", "sustainability", "GROUP", "sustainability-wg")
             }
             func states(_ user: String) async throws -> [String] {

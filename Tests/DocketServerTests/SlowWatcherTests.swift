@@ -57,7 +57,7 @@ struct SlowWatcherTests {
                 #expect(info.contains("watchers:0"), "the slow watcher was disconnected: \(info)")
                 #expect(try await c.call("PING").stringValue == "PONG")
             }
-            FileManager.default.createFile(atPath: marker, contents: Data())
+            _ = FileManager.default.createFile(atPath: marker, contents: Data())
             let result = try await watcher
             let words = result.stdout.split(whereSeparator: \.isWhitespace)
             #expect(words.contains("eof") && words.last == "True", "\(result.stdout)\(result.stderr)")

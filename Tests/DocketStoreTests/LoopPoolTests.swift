@@ -112,7 +112,7 @@ struct LoopPoolTests {
             let connection = try await pool.lease().get()
             let backend = try await Self.backend(connection)
             pool.give(back: connection, reusable: true)
-            try await DatabaseLocation.withClient(url: url, maximumConnections: 1, logger: TestDatabase.logger) { client in
+            _ = try await DatabaseLocation.withClient(url: url, maximumConnections: 1, logger: TestDatabase.logger) { client in
                 try await client.query("SELECT pg_terminate_backend(\(backend))", logger: TestDatabase.logger)
             }
             try await connection.closeFuture.get()
