@@ -231,8 +231,8 @@ final class LoopReader: @unchecked Sendable {
     /// fails it before the channel closes). Also the errors that make the connection's
     /// prepared statement useless for good: a row it cannot read (`BinaryCells.RowError`: the
     /// table's columns changed under it, or PostgresNIO's format did) and a plan that must
-    /// change its result type (`0A000`, after a migration). The reads then go to the pool, and
-    /// the connection opened next prepares the statement anew.
+    /// change its result type (`Store.isStaleStatement`, after a migration). The reads then go
+    /// to the pool, and the connection opened next prepares the statement anew.
     static func lostConnection(_ error: any Error) -> Bool {
         switch error {
         case is BinaryCells.RowError:
@@ -240,11 +240,12 @@ final class LoopReader: @unchecked Sendable {
         // The prepared statement's errors come in PostgresNIO's older form.
         case let error as PostgresError:
             guard case let .server(e) = error else { return true }
-            return endsConnection(sqlState: e.fields[.sqlState]) || e.fields[.sqlState] == "0A000"
+            let state = e.fields[.sqlState]
+            return endsConnection(sqlState: state) || Store.isStaleStatement(sqlState: state, message: e.fields[.message])
         case let error as PSQLError:
             if [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code) { return true }
             let state = error.serverInfo?[.sqlState]
-            return endsConnection(sqlState: state) || state == "0A000"
+            return endsConnection(sqlState: state) || Store.isStaleStatement(sqlState: state, message: error.serverInfo?[.message])
         case is StoreError, is PostgresDecodingError:
             return false
         default:
