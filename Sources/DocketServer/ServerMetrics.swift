@@ -224,7 +224,7 @@ extension ServerMetrics.CommandStats {
         let (whole, attoseconds) = elapsed.components
         let seconds = Double(whole) + Double(attoseconds) * 1e-18
         calls += 1
-        microseconds += whole * 1_000_000 + attoseconds / 1_000_000_000_000
+        microseconds += Duration.microseconds(seconds: whole, attoseconds: attoseconds)
         self.seconds += seconds
         buckets[ServerMetrics.bucket(of: seconds)] += 1
     }
@@ -248,6 +248,11 @@ extension Duration {
     /// Whole microseconds, for INFO, logs and HEALTH.
     var microseconds: Int64 {
         let (seconds, attoseconds) = components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        return Self.microseconds(seconds: seconds, attoseconds: attoseconds)
+    }
+
+    /// Whole microseconds of a duration already split into its components.
+    static func microseconds(seconds: Int64, attoseconds: Int64) -> Int64 {
+        seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }
