@@ -55,7 +55,12 @@ extension CommandRouter {
             guard let actor = session.actor, case let .later(fallback) = pooled else { return pooled }
             let store = router.services.store
             return .onLoop(start: { loop, reply in
-                store.itemOnLoop(id, actor: actor, on: loop) { result in reply(result.map { Answer.item($0.0, $0.1) }) }
+                store.itemOnLoop(id, actor: actor, on: loop) { read in
+                    switch read {
+                    case let .item(item, definition): reply(.success(.item(item, definition)))
+                    case let .failed(error): reply(.failure(error))
+                    }
+                }
             }, fallback: fallback)
         },
         "ITEM.LIST": { router, args, session throws(CommandError) in

@@ -383,7 +383,9 @@ final class SessionHandler: ChannelDuplexHandler {
     }
 
     func write(_ reply: Answer, context: ChannelHandlerContext) {
-        if pending == nil { pending = context.channel.allocator.buffer(capacity: 256) }
+        // An item's reply is 500-600 bytes: room for one without growing the buffer twice.
+        // The buffer is handed to the channel at each flush, so this holds no idle memory.
+        if pending == nil { pending = context.channel.allocator.buffer(capacity: 1024) }
         switch reply {
         case let .value(value):
             if case .error = value { stats.update { $0.errors += 1 } }

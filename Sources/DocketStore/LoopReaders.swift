@@ -82,8 +82,14 @@ final class LoopReader: @unchecked Sendable {
     /// only (the rows arrive there).
     final class Batch: @unchecked Sendable {
         let reads: [(id: String, reply: Reply)]
-        var rows: [String: ItemRow] = [:]
-        init(_ reads: [(id: String, reply: Reply)]) { self.reads = reads }
+        /// In the order they came. A batch asks for at most `maxBatch` ids, so a scan finds a
+        /// row for less than hashing its id into a dictionary would cost.
+        var rows: [ItemSnapshot] = []
+        init(_ reads: [(id: String, reply: Reply)]) {
+            self.reads = reads
+            rows.reserveCapacity(reads.count)
+        }
+        func row(_ id: String) -> ItemSnapshot? { rows.firstIndex { $0.id == id }.map { rows[$0] } }
         func fail(_ error: any Error) { for read in reads { read.reply(.failure(error)) } }
     }
 
@@ -116,8 +122,8 @@ final class LoopReader: @unchecked Sendable {
         self.owner = owner
     }
 
-    /// How a read answers: item `id`'s row, nil when there is none.
-    typealias Reply = (Result<ItemRow?, any Error>) -> Void
+    /// How a read answers: item `id` as `ItemRow.replyColumns` has it, nil when there is none.
+    typealias Reply = (Result<ItemSnapshot?, any Error>) -> Void
 
     /// Reads item `id` on this loop and answers `reply` there, always later, never within this
     /// call. False when it cannot: no connection is open (one is being opened) or the id is not
@@ -159,8 +165,7 @@ final class LoopReader: @unchecked Sendable {
             batch.fail(late)
         }
         statement.execute([Self.idsParameter(batch.reads.map(\.id))]) { row in
-            let item = try ItemRow(replyRow: row)
-            batch.rows[item.snapshot.id] = item
+            batch.rows.append(try ItemRow.replySnapshot(row))
         }.whenComplete { result in
             timer.cancel()
             guard self.inFlight === batch else { return }
@@ -177,7 +182,7 @@ final class LoopReader: @unchecked Sendable {
                 self.loop.execute {
                     self.sendScheduled = false
                     self.sendWaiting()
-                    for read in batch.reads { read.reply(.success(batch.rows[read.id])) }
+                    for read in batch.reads { read.reply(.success(batch.row(read.id))) }
                 }
                 return
             case let .failure(error):
@@ -308,22 +313,32 @@ final class LoopReader: @unchecked Sendable {
 public struct NeedsPooledRead: Error {}
 
 extension Store {
+    /// What `itemOnLoop` answers. An enum of its own rather than a `Result` of a tuple, which
+    /// was copied through the generic value witnesses of both, field by field, on every GET.
+    public enum LoopRead {
+        case item(ItemSnapshot, WorkflowDefinition)
+        case failed(any Error)
+    }
+
     /// ITEM.GET on the calling event loop (see `LoopReaders`): answers `reply` there, later,
     /// with the item as `actor` may see it and its workflow definition. The snapshot holds what
     /// ITEM.GET's reply and visibility need (`ItemRow.replyColumns`): its votes, endorsements
     /// and milestones are empty. False when that loop cannot read it (no open connection, an
     /// id no item can have); the reply fails with `NeedsPooledRead` when the definition is not
     /// cached yet. Either way the pooled path answers instead.
-    public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop,
-                           _ reply: @escaping (Result<(ItemSnapshot, WorkflowDefinition), any Error>) -> Void) -> Bool {
+    public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop, _ reply: @escaping (LoopRead) -> Void) -> Bool {
         guard let reader = loopReaders?.reader(on: loop) else { return false }
         return reader.item(id) { result in
-            reply(result.flatMap { row in
-                guard let item = row?.snapshot else { return .failure(StoreError.notFound("item \(id)")) }
-                guard let definition = self.cachedDefinition(item.workflow, version: item.workflowVersion) else { return .failure(NeedsPooledRead()) }
-                guard Engine.canSee(definition, item, actor: actor) else { return .failure(StoreError.notFound("item \(id)")) }
-                return .success((item, definition))
-            })
+            switch result {
+            case let .success(.some(item)):
+                guard let definition = self.cachedDefinition(item.workflow, version: item.workflowVersion) else { return reply(.failed(NeedsPooledRead())) }
+                guard Engine.canSee(definition, item, actor: actor) else { return reply(.failed(StoreError.notFound("item \(id)"))) }
+                reply(.item(item, definition))
+            case .success(.none):
+                reply(.failed(StoreError.notFound("item \(id)")))
+            case let .failure(error):
+                reply(.failed(error))
+            }
         }
     }
 

@@ -90,7 +90,15 @@ enum JSON {
     /// hand; nil for anything else (a number, a nested value), which callers then give to
     /// JSONDecoder.
     static func decodeObject(_ text: String) -> [String: String]? {
-        var bytes = Array(text.utf8)[...]
+        var text = text
+        return text.withUTF8 { decodeObject(utf8: $0) }
+    }
+
+    /// `decodeObject` on the text's bytes (a `jsonb` cell's, say, without making a `String`
+    /// of them first). A string with no escape becomes a `String` straight from its bytes;
+    /// only one with escapes is built byte by byte.
+    static func decodeObject(utf8 text: UnsafeBufferPointer<UInt8>) -> [String: String]? {
+        var bytes = text[...]
         func skipSpace() { while let b = bytes.first, b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { bytes.removeFirst() } }
         func expect(_ b: UInt8) -> Bool {
             skipSpace()
@@ -110,7 +118,14 @@ enum JSON {
         }
         func string() -> String? {
             guard expect(0x22) else { return nil }
+            // The usual case: the closing quote comes before any escape or control byte.
+            if let end = bytes.firstIndex(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }), bytes[end] == 0x22 {
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
+                bytes = bytes[(end + 1)...]
+                return value
+            }
             var utf8: [UInt8] = []
+            utf8.reserveCapacity(bytes.count)
             while let b = bytes.popFirst() {
                 switch b {
                 case 0x22: return String(decoding: utf8, as: UTF8.self)
@@ -130,7 +145,7 @@ enum JSON {
                             v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
                         }
                         guard let scalar = Unicode.Scalar(v) else { return nil }
-                        utf8.append(contentsOf: Array(String(Character(scalar)).utf8))
+                        utf8.append(contentsOf: String(Character(scalar)).utf8)
                     default: return nil
                     }
                 case ..<0x20: return nil
@@ -142,6 +157,8 @@ enum JSON {
         guard expect(0x7B) else { return nil }
         var out: [String: String] = [:]
         if expect(0x7D) { skipSpace(); return bytes.isEmpty ? out : nil }
+        // Grown once rather than at each of the first few keys.
+        out.reserveCapacity(8)
         repeat {
             guard let key = string(), expect(0x3A), let value = string() else { return nil }
             out[key] = value
@@ -202,7 +219,7 @@ struct ItemRow: Sendable {
         """
 
     /// The columns ITEM.GET's reply and its visibility check read, for its loop read
-    /// (`LoopReader`); `init(replyRow:)` reads them. Votes, endorsements, milestones and the
+    /// (`LoopReader`); `replySnapshot` reads them. Votes, endorsements, milestones and the
     /// hash are not asked for: PostgreSQL writes no jsonb for them and the server decodes none
     /// (fields are read by hand, as everywhere).
     ///
@@ -217,8 +234,9 @@ struct ItemRow: Sendable {
         created_at, state_since, due_at, round, fields, revisions, assignees
         """
 
-    /// A row of `replyColumns`: the snapshot without votes, endorsements and milestones.
-    init(replyRow row: PostgresRow) throws {
+    /// A row of `replyColumns`: the snapshot without votes, endorsements and milestones (the
+    /// loop read needs neither the hash nor `final`, so no `ItemRow` is built around it).
+    static func replySnapshot(_ row: PostgresRow) throws -> ItemSnapshot {
         var cells = BinaryCells(row)
         let id = try cells.text()
         let workflow = try cells.text()
@@ -233,16 +251,14 @@ struct ItemRow: Sendable {
         let stateSince = try cells.timestamp()
         let dueAt = try cells.optional(BinaryCells.timestamp)
         let round = try cells.int4()
-        let fields = JSON.decodeFields(try cells.jsonb())
+        let fields = try cells.fields()
         let revisions = try cells.int4()
         let assignees = try cells.textArray()
-        snapshot = ItemSnapshot(
+        return ItemSnapshot(
             id: id, workflow: workflow, workflowVersion: workflowVersion, title: title, theme: theme, group: group,
             state: state, version: version, author: author, createdAt: createdAt, stateSince: stateSince, dueAt: dueAt,
             fields: fields, revisions: revisions, round: round, assignees: assignees
         )
-        lastHash = []
-        final = false
     }
 
     init(snapshot: ItemSnapshot, lastHash: [UInt8], final: Bool) {
@@ -372,6 +388,7 @@ struct BinaryCells {
     mutating func int4() throws(RowError) -> Int { try value(Self.int4) }
     mutating func timestamp() throws(RowError) -> Date { try value(Self.timestamp) }
     mutating func jsonb() throws(RowError) -> String { try value(Self.jsonb) }
+    mutating func fields() throws(RowError) -> [String: String] { try value(Self.fields) }
     mutating func textArray() throws(RowError) -> [String] { try value(Self.textArray) }
 
     static func text(_ bytes: ByteBuffer) throws(Unreadable) -> String {
@@ -402,6 +419,19 @@ struct BinaryCells {
             throw Unreadable("is not jsonb of version 1")
         }
         return String(buffer: bytes.getSlice(at: bytes.readerIndex + 1, length: bytes.readableBytes - 1)!)
+    }
+
+    /// An item's `fields`, a `jsonb` flat object of strings: read by hand from the cell's bytes,
+    /// as `JSON.decodeFields` reads the text (which takes anything else).
+    static func fields(_ bytes: ByteBuffer) throws(Unreadable) -> [String: String] {
+        guard let version = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self), version == 1 else {
+            throw Unreadable("is not jsonb of version 1")
+        }
+        let object = bytes.withUnsafeReadableBytes { raw in
+            JSON.decodeObject(utf8: UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self).dropFirst()))
+        }
+        if let object { return object }
+        return JSON.decodeFields(try jsonb(bytes))
     }
 
     /// A one-dimensional `text[]` with no NULLs: its dimension count, a has-NULLs flag, the

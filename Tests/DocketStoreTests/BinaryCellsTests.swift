@@ -58,6 +58,24 @@ struct BinaryCellsTests {
         #expect(Self.problem { try BinaryCells.jsonb(ByteBuffer()) } == "is not jsonb of version 1")
     }
 
+    @Test("fields are read from the jsonb bytes, where the cell starts in the row, escapes and all")
+    func fieldsFromTheirJsonbBytes() throws {
+        func jsonb(_ text: String) -> ByteBuffer {
+            // The cell as a row hands it over: a slice that starts past other columns' bytes.
+            var row = Self.bytes { $0.writeString("id,title,"); $0.writeInteger(UInt8(1)); $0.writeString(text) }
+            row.moveReaderIndex(forwardBy: 9)
+            return row
+        }
+        #expect(try BinaryCells.fields(jsonb(#"{"budget": "25000", "summary": "Алматы, green procurement"}"#))
+            == ["budget": "25000", "summary": "Алматы, green procurement"])
+        #expect(try BinaryCells.fields(jsonb(#"{"a": "line\nbreak \"quoted\" \u00e9", "b": ""}"#)) == ["a": "line\nbreak \"quoted\" é", "b": ""])
+        #expect(try BinaryCells.fields(jsonb("{}")) == [:])
+        // Not a flat object of strings: JSON.decodeFields has the last word, as for the text form.
+        #expect(try BinaryCells.fields(jsonb(#"{"n": "1", "m": 2}"#)) == JSON.decodeFields(#"{"n": "1", "m": 2}"#))
+        #expect(Self.problem { try BinaryCells.fields(Self.bytes { $0.writeInteger(UInt8(2)); $0.writeString("{}") }) } == "is not jsonb of version 1")
+        #expect(Self.problem { try BinaryCells.fields(ByteBuffer()) } == "is not jsonb of version 1")
+    }
+
     @Test func textArraysAsPostgresNIOWritesThem() throws {
         for value in [[], ["bruno"], ["bruno", "chen, \"the second\"", "Ω", ""]] as [[String]] {
             #expect(try BinaryCells.textArray(Self.encoded(value)) == value)

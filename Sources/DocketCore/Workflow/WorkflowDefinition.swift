@@ -30,8 +30,10 @@ public struct WorkflowDefinition: Sendable, Hashable {
         self.locations = locations
     }
 
-    public func state(_ name: String) -> StateDefinition? { states.first { $0.name == name } }
-    public func field(_ name: String) -> FieldDefinition? { fields.first { $0.name == name } }
+    // The lookups find an index first: `first(where:)` copies every element it passes over
+    // (a retain of each of its strings and arrays), and ITEM.GET looks its state up twice.
+    public func state(_ name: String) -> StateDefinition? { states.firstIndex { $0.name == name }.map { states[$0] } }
+    public func field(_ name: String) -> FieldDefinition? { fields.firstIndex { $0.name == name }.map { fields[$0] } }
 
     /// Roles allowed to create items when `create` is not given.
     public static let defaultCreators: [Role] = [.chair, .drafter, .reviewer, .secretariat, .admin]
@@ -110,7 +112,7 @@ public struct StateDefinition: Sendable, Hashable {
     }
 
     public func transition(_ name: String) -> TransitionDefinition? {
-        transitions.first { $0.name == name }
+        transitions.firstIndex { $0.name == name }.map { transitions[$0] }
     }
 
     /// A state a person must act in: not final, and at least one transition a person fires.
