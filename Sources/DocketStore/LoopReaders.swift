@@ -82,8 +82,8 @@ final class LoopReader: @unchecked Sendable {
     /// only (the rows arrive there).
     final class Batch: @unchecked Sendable {
         let reads: [(id: String, reply: Reply)]
-        /// In the order they came. A batch asks for at most `maxBatch` ids, so a scan finds a
-        /// row for less than hashing its id into a dictionary would cost.
+        /// In the order PostgreSQL returned them. A batch asks for at most `maxBatch` ids, so a
+        /// scan finds a row for less than hashing its id into a dictionary would cost.
         var rows: [ItemSnapshot] = []
         init(_ reads: [(id: String, reply: Reply)]) {
             self.reads = reads
@@ -315,7 +315,7 @@ public struct NeedsPooledRead: Error {}
 extension Store {
     /// What `itemOnLoop` answers. An enum of its own rather than a `Result` of a tuple, which
     /// was copied through the generic value witnesses of both, field by field, on every GET.
-    public enum LoopRead {
+    public enum LoopRead: Sendable {
         case item(ItemSnapshot, WorkflowDefinition)
         case failed(any Error)
     }
@@ -324,8 +324,9 @@ extension Store {
     /// with the item as `actor` may see it and its workflow definition. The snapshot holds what
     /// ITEM.GET's reply and visibility need (`ItemRow.replyColumns`): its votes, endorsements
     /// and milestones are empty. False when that loop cannot read it (no open connection, an
-    /// id no item can have); the reply fails with `NeedsPooledRead` when the definition is not
-    /// cached yet. Either way the pooled path answers instead.
+    /// id no item can have); it answers `.failed(NeedsPooledRead())` when the definition is not
+    /// cached yet or the connection was lost under the read. Either way the pooled path answers
+    /// instead.
     public func itemOnLoop(_ id: String, actor: Actor, on loop: any EventLoop, _ reply: @escaping (LoopRead) -> Void) -> Bool {
         guard let reader = loopReaders?.reader(on: loop) else { return false }
         return reader.item(id) { result in

@@ -125,7 +125,7 @@ enum JSON {
                 return value
             }
             var utf8: [UInt8] = []
-            utf8.reserveCapacity(bytes.count)
+            utf8.reserveCapacity(min(bytes.count, 256))
             while let b = bytes.popFirst() {
                 switch b {
                 case 0x22: return String(decoding: utf8, as: UTF8.self)

@@ -70,6 +70,10 @@ struct BinaryCellsTests {
             == ["budget": "25000", "summary": "Алматы, green procurement"])
         #expect(try BinaryCells.fields(jsonb(#"{"a": "line\nbreak \"quoted\" \u00e9", "b": ""}"#)) == ["a": "line\nbreak \"quoted\" é", "b": ""])
         #expect(try BinaryCells.fields(jsonb("{}")) == [:])
+        // Every string JSON must escape, and what it must not touch, reads back as written.
+        let samples = Dictionary(uniqueKeysWithValues: JSONTests.samples.enumerated().map { ("k\($0.offset)", $0.element) })
+        #expect(try BinaryCells.fields(jsonb(JSON.encode(samples))) == samples)
+        for (key, value) in samples { #expect(try BinaryCells.fields(jsonb(JSON.encode([value: key]))) == [value: key]) }
         // Not a flat object of strings: JSON.decodeFields has the last word, as for the text form.
         #expect(try BinaryCells.fields(jsonb(#"{"n": "1", "m": 2}"#)) == JSON.decodeFields(#"{"n": "1", "m": 2}"#))
         #expect(Self.problem { try BinaryCells.fields(Self.bytes { $0.writeInteger(UInt8(2)); $0.writeString("{}") }) } == "is not jsonb of version 1")
