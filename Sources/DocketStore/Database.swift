@@ -58,12 +58,31 @@ public struct DatabaseLocation: Sendable {
     ) async throws -> T {
         let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
-            }
+            await startRunning([client], in: &group, returning: nil)
             defer { group.cancelAll() }
             return try await body(client)
+        }
+    }
+
+    /// Adds each client's `run()` to `group` and returns once every one of those tasks has
+    /// started. A lease asked for before `run()` works, but PostgresNIO logs a warning for each
+    /// (hundreds in the test suites, and one per CLI command). Each task signals just before it
+    /// calls `run()`, which marks the client running before it first suspends; the caller has
+    /// to be scheduled again to go on, by which time that has happened.
+    public static func startRunning<Result: Sendable>(_ clients: [PostgresClient], in group: inout ThrowingTaskGroup<Result, any Error>,
+                                                      returning value: Result) async {
+        let (started, starting) = AsyncStream.makeStream(of: Void.self)
+        for client in clients {
+            group.addTask {
+                starting.yield()
+                await client.run()
+                return value
+            }
+        }
+        var count = 0
+        for await _ in started {
+            count += 1
+            if count == clients.count { break }
         }
     }
 }

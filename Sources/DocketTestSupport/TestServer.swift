@@ -64,7 +64,7 @@ public struct TestServer: Sendable {
             // The pools run outside, so they stop only after the servers, hubs and scheduler
             // that use them have stopped (a lease from a stopped pool would wait forever).
             return try await withThrowingTaskGroup(of: Void.self) { pools in
-                for c in runningClients { pools.addTask { await c.run() } }
+                await DatabaseLocation.startRunning(runningClients, in: &pools, returning: ())
                 defer { pools.cancelAll() }
                 return try await withThrowingTaskGroup(of: Void.self) { group in
                     for h in runningHubs { group.addTask { await h.run() } }

@@ -73,7 +73,7 @@ struct HealthCommandTests {
             configuration.port = 0
             let server = try AdminServer(configuration: configuration, store: store, hub: EventHub(store: store, logger: logger), logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
+                await DatabaseLocation.startRunning([client], in: &group, returning: ())
                 group.addTask { try await server.run() }
                 defer { group.cancelAll() }
                 let port = try #require(try await server.boundAddress().port)
