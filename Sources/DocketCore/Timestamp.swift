@@ -3,30 +3,49 @@ import Foundation
 /// RFC 3339 timestamps in UTC with seconds, as the protocol writes them: `2026-11-28T09:30:00Z`.
 public enum Timestamp {
     public static func format(_ date: Date) -> String {
+        let text = String(unsafeUninitializedCapacity: 20) { out in write(date, into: UnsafeMutableRawBufferPointer(out)) ? 20 : 0 }
+        guard text.isEmpty else { return text }
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = floorDiv(seconds, 86_400)
         let rest = seconds - days * 86_400
         let (y, m, d) = civil(fromDays: days)
-        guard (0...9999).contains(y) else {
-            return String(format: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", Int(y), Int(m), Int(d), Int(rest / 3600), Int((rest % 3600) / 60), Int(rest % 60))
+        return String(format: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", Int(y), Int(m), Int(d), Int(rest / 3600), Int((rest % 3600) / 60), Int(rest % 60))
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `format(date)`, without making a `String` of them
+    /// for years 0-9999: replies write them straight into their buffer (an item carries three).
+    public static func withUTF8<R>(_ date: Date, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var digits: (UInt64, UInt64, UInt32) = (0, 0, 0)  // 20 bytes, on the stack
+        return try withUnsafeMutableBytes(of: &digits) { raw in
+            if write(date, into: raw) { return try body(UnsafeRawBufferPointer(rebasing: raw[0..<20])) }
+            var text = format(date)
+            return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
         }
-        // Digits by hand: item maps carry three timestamps each, and String(format:) showed in profiles.
-        return String(unsafeUninitializedCapacity: 20) { out in
-            func put(_ value: Int64, _ width: Int, at start: Int) {
-                var v = value
-                for i in stride(from: start + width - 1, through: start, by: -1) {
-                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                    v /= 10
-                }
+    }
+
+    /// Writes the 20 bytes of a timestamp in years 0-9999 into `out` (at least 20 bytes);
+    /// false, writing nothing, for any other year. Digits by hand: String(format:) showed in
+    /// profiles.
+    static func write(_ date: Date, into out: UnsafeMutableRawBufferPointer) -> Bool {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = floorDiv(seconds, 86_400)
+        let rest = seconds - days * 86_400
+        let (y, m, d) = civil(fromDays: days)
+        guard (0...9999).contains(y), out.count >= 20 else { return false }
+        func put(_ value: Int64, _ width: Int, at start: Int) {
+            var v = value
+            for i in stride(from: start + width - 1, through: start, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
             }
-            put(y, 4, at: 0); out[4] = UInt8(ascii: "-")
-            put(m, 2, at: 5); out[7] = UInt8(ascii: "-")
-            put(d, 2, at: 8); out[10] = UInt8(ascii: "T")
-            put(rest / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
-            put((rest % 3600) / 60, 2, at: 14); out[16] = UInt8(ascii: ":")
-            put(rest % 60, 2, at: 17); out[19] = UInt8(ascii: "Z")
-            return 20
         }
+        put(y, 4, at: 0); out[4] = UInt8(ascii: "-")
+        put(m, 2, at: 5); out[7] = UInt8(ascii: "-")
+        put(d, 2, at: 8); out[10] = UInt8(ascii: "T")
+        put(rest / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
+        put((rest % 3600) / 60, 2, at: 14); out[16] = UInt8(ascii: ":")
+        put(rest % 60, 2, at: 17); out[19] = UInt8(ascii: "Z")
+        return true
     }
 
     /// Parses `2026-11-28T09:30:00Z`, with optional fractional seconds and a numeric offset,

@@ -42,7 +42,6 @@ enum Reply {
         let state = definition?.state(item.state)
         let transitions = state?.transitions ?? []
         let fields = item.fields.sorted { $0.key < $1.key }
-        let (created, since, due) = (Timestamp.format(item.createdAt), Timestamp.format(item.stateSince), item.dueAt.map(Timestamp.format))
         RESPEncoder.write(as: version, into: &buffer) { w in
             w.mapHeader(count: 15)
             w.key("id"); w.bulk(item.id)
@@ -54,9 +53,9 @@ enum Reply {
             w.key("state"); w.bulk(item.state)
             w.key("version"); w.integer(Int64(item.version))
             w.key("author"); w.bulk(item.author)
-            w.key("created_at"); w.bulk(created)
-            w.key("state_since"); w.bulk(since)
-            w.key("due_at"); w.bulk(due)
+            w.key("created_at"); w.timestamp(item.createdAt)
+            w.key("state_since"); w.timestamp(item.stateSince)
+            w.key("due_at"); w.timestamp(item.dueAt)
             w.key("final"); w.boolean(state?.final ?? false)
             w.key("fields")
             w.mapHeader(count: fields.count)
@@ -127,4 +126,13 @@ struct CommandError: Error, Sendable {
     static func arity(_ name: String) -> CommandError { CommandError(code: "ERR", message: "wrong number of arguments for '\(name.lowercased())' command") }
     static func noPerm(_ m: String) -> CommandError { CommandError(code: "NOPERM", message: m) }
     static func invalid(_ m: String) -> CommandError { CommandError(code: "INVALID", message: m) }
+}
+
+extension RESPRawWriter {
+    /// A timestamp as a bulk string, from its digits without a `String` (`Timestamp.withUTF8`);
+    /// null when there is none, as `bulk(nil)` writes it.
+    mutating func timestamp(_ date: Date?) {
+        guard let date else { return bulk(nil as String?) }
+        Timestamp.withUTF8(date) { bulk(utf8: $0) }
+    }
 }

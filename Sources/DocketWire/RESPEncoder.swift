@@ -288,6 +288,14 @@ public struct RESPRawWriter {
         crlf()
     }
 
+    /// A bulk string of UTF-8 bytes already at hand (a timestamp's, say).
+    @inlinable
+    public mutating func bulk(utf8: UnsafeRawBufferPointer) {
+        header(UInt8(ascii: "$"), Int64(utf8.count))
+        bytes(utf8)
+        crlf()
+    }
+
     /// A bulk string of a literal (a map's key).
     @inlinable
     public mutating func key(_ text: StaticString) {
