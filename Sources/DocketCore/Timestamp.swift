@@ -5,10 +5,7 @@ public enum Timestamp {
     public static func format(_ date: Date) -> String {
         let text = String(unsafeUninitializedCapacity: 20) { out in write(date, into: UnsafeMutableRawBufferPointer(out)) ? 20 : 0 }
         guard text.isEmpty else { return text }
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let days = floorDiv(seconds, 86_400)
-        let rest = seconds - days * 86_400
-        let (y, m, d) = civil(fromDays: days)
+        let (y, m, d, rest) = parts(date)
         return String(format: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ldZ", Int(y), Int(m), Int(d), Int(rest / 3600), Int((rest % 3600) / 60), Int(rest % 60))
     }
 
@@ -27,10 +24,7 @@ public enum Timestamp {
     /// false, writing nothing, for any other year. Digits by hand: String(format:) showed in
     /// profiles.
     static func write(_ date: Date, into out: UnsafeMutableRawBufferPointer) -> Bool {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let days = floorDiv(seconds, 86_400)
-        let rest = seconds - days * 86_400
-        let (y, m, d) = civil(fromDays: days)
+        let (y, m, d, rest) = parts(date)
         guard (0...9999).contains(y), out.count >= 20 else { return false }
         func put(_ value: Int64, _ width: Int, at start: Int) {
             var v = value
@@ -57,6 +51,14 @@ public enum Timestamp {
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.date(from: text)
+    }
+
+    /// Year, month, day and seconds into that day (UTC) of `date`, to the second below.
+    static func parts(_ date: Date) -> (year: Int64, month: Int64, day: Int64, second: Int64) {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = floorDiv(seconds, 86_400)
+        let (y, m, d) = civil(fromDays: days)
+        return (y, m, d, seconds - days * 86_400)
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }

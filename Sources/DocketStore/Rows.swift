@@ -415,23 +415,23 @@ struct BinaryCells {
 
     /// A `jsonb`'s text: a version byte (1), then the text `jsonb::text` gives.
     static func jsonb(_ bytes: ByteBuffer) throws(Unreadable) -> String {
+        String(buffer: try jsonbText(bytes))
+    }
+
+    /// The bytes of a `jsonb`'s text, after its version byte.
+    private static func jsonbText(_ bytes: ByteBuffer) throws(Unreadable) -> ByteBuffer {
         guard let version = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self), version == 1 else {
             throw Unreadable("is not jsonb of version 1")
         }
-        return String(buffer: bytes.getSlice(at: bytes.readerIndex + 1, length: bytes.readableBytes - 1)!)
+        return bytes.getSlice(at: bytes.readerIndex + 1, length: bytes.readableBytes - 1)!
     }
 
     /// An item's `fields`, a `jsonb` flat object of strings: read by hand from the cell's bytes,
     /// as `JSON.decodeFields` reads the text (which takes anything else).
     static func fields(_ bytes: ByteBuffer) throws(Unreadable) -> [String: String] {
-        guard let version = bytes.getInteger(at: bytes.readerIndex, as: UInt8.self), version == 1 else {
-            throw Unreadable("is not jsonb of version 1")
-        }
-        let object = bytes.withUnsafeReadableBytes { raw in
-            JSON.decodeObject(utf8: UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self).dropFirst()))
-        }
-        if let object { return object }
-        return JSON.decodeFields(try jsonb(bytes))
+        let text = try jsonbText(bytes)
+        let object = text.withUnsafeReadableBytes { JSON.decodeObject(utf8: $0.bindMemory(to: UInt8.self)) }
+        return object ?? JSON.decodeFields(String(buffer: text))
     }
 
     /// A one-dimensional `text[]` with no NULLs: its dimension count, a has-NULLs flag, the

@@ -275,17 +275,10 @@ public struct RESPRawWriter {
     /// A bulk string of `text`'s UTF-8 bytes.
     @inlinable
     public mutating func bulk(_ text: String) {
-        let done: Void? = text.utf8.withContiguousStorageIfAvailable { utf8 in
-            header(UInt8(ascii: "$"), Int64(utf8.count))
-            bytes(UnsafeRawBufferPointer(utf8))
-        }
+        let done: Void? = text.utf8.withContiguousStorageIfAvailable { bulk(utf8: UnsafeRawBufferPointer($0)) }
         if done == nil {
-            Array(text.utf8).withUnsafeBytes { utf8 in
-                header(UInt8(ascii: "$"), Int64(utf8.count))
-                bytes(utf8)
-            }
+            Array(text.utf8).withUnsafeBytes { bulk(utf8: $0) }
         }
-        crlf()
     }
 
     /// A bulk string of UTF-8 bytes already at hand (a timestamp's, say).

@@ -57,9 +57,7 @@ public enum Engine {
     /// Whether `actor` may see `item` at all. States with `visible-to` hide their items from
     /// everyone outside those roles; the author, admins and the scheduler always see them.
     public static func canSee(_ definition: WorkflowDefinition?, _ item: ItemSnapshot, actor: Actor) -> Bool {
-        // By index: the state's own copy is not needed, only its `visibleTo`.
-        guard let states = definition?.states, let i = states.firstIndex(where: { $0.name == item.state }),
-              let visibleTo = states[i].visibleTo else { return true }
+        guard let visibleTo = definition?.state(item.state)?.visibleTo else { return true }
         if actor.isSystem || actor.globalRoles.contains(.admin) || actor.handle == item.author { return true }
         return !actor.roles(on: item).isDisjoint(with: visibleTo)
     }
