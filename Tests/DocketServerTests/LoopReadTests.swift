@@ -52,6 +52,17 @@ struct LoopReadTests {
             """)
     }
 
+    /// A server with the Eurasia section set up and ana's paper PP-1, "Urban heat islands".
+    static func withPaper(_ body: @Sendable (TestServer) async throws -> Void) async throws {
+        try await TestServer.with { server in
+            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
+            _ = try await server.withClient(user: "ana") { ana in
+                try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
+            }
+            try await body(server)
+        }
+    }
+
     @Test("ITEM.GET goes over the loop's connection, keeps hiding drafts there, and still answers when that connection is killed")
     func loopReadsAndFallback() async throws {
         try await TestServer.with { server in
@@ -170,11 +181,7 @@ struct LoopReadTests {
 
     @Test("a column whose type changed under the loop's read: the loop cannot read its rows, and every ITEM.GET answers through the pool")
     func tableChangedUnderTheLoopRead() async throws {
-        try await TestServer.with { server in
-            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
-            _ = try await server.withClient(user: "ana") { ana in
-                try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
-            }
+        try await Self.withPaper { server in
             try await server.withClient { admin in
                 try await server.withClient(user: "ana") { ana in
                     #expect(try await Self.untilLoopReads(admin, ana, "PP-1", title: "Urban heat islands") > 0)
@@ -203,11 +210,7 @@ struct LoopReadTests {
 
     @Test("a column whose type changed under running statements: each stale connection answers UNAVAILABLE once, then every read answers")
     func staleStatementsAreReplaced() async throws {
-        try await TestServer.with { server in
-            try await server.withClient { admin in try await EurasiaSection.setUp(admin) }
-            _ = try await server.withClient(user: "ana") { ana in
-                try await ana.call("ITEM.CREATE", "policy-paper", "Urban heat islands", "THEME", "sustainability", "GROUP", "sustainability-wg")
-            }
+        try await Self.withPaper { server in
             // Many clients at once, so that many of the pools' connections prepare the reads.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<12 {
