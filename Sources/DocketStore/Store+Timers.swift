@@ -13,15 +13,21 @@ extension Store {
         public var problem: String?
     }
 
-    /// Claims one timer due at `now` (skipping timers another instance holds), fires it as the
-    /// scheduler in the same transaction, and deletes it. Returns nil when nothing is due.
-    /// Each timer fires exactly once, however many instances run this at once.
+    /// Claims one timer due at `now`, fires it as the scheduler in the same transaction, and
+    /// deletes it. Returns nil when nothing is due. Each timer fires exactly once, however many
+    /// instances run this at once.
+    ///
+    /// The claim locks the timer and its item together, skipping a timer when either is held:
+    /// by another instance claiming it, or by a command writing the item. A command locks the
+    /// item first and then deletes the item's timers, so a claim that held the timer and then
+    /// waited for the item would deadlock with it (PostgreSQL breaks that after a second,
+    /// failing one of the two). A skipped timer fires at a later tick.
     public func fireNextDueTimer(now: Date) async throws -> FiredTimer? {
         let fired: FiredTimer? = try await transaction { connection in
             let claimed = try await connection.query("""
-                SELECT id, item_id, round, kind, name FROM timers
-                WHERE fire_at <= docket_ts(\(now.epochMicroseconds))
-                ORDER BY fire_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+                SELECT t.id, t.item_id, t.round, t.kind, t.name FROM timers t JOIN items i ON i.id = t.item_id
+                WHERE t.fire_at <= docket_ts(\(now.epochMicroseconds))
+                ORDER BY t.fire_at, t.id LIMIT 1 FOR UPDATE OF t, i SKIP LOCKED
                 """, logger: self.queryLogger)
             var timer: (Int64, String, Int, String, String)?
             for try await row in claimed.decode((Int64, String, Int, String, String).self) { timer = row }

@@ -4,6 +4,7 @@ import DocketServer
 import DocketTestSupport
 import DocketWire
 import Foundation
+import PostgresNIO
 import Testing
 
 /// A workflow with short timers for scheduler tests.
@@ -81,6 +82,38 @@ struct TimeAndEventsTests {
                 #expect(history.compactMap { $0["type"]?.stringValue } == ["created", "reminder", "transition"])
             }
             #expect(try await servers[0].scheduler.tick().isEmpty)
+        }
+    }
+
+    @Test("a due timer whose item a command is writing is skipped, not deadlocked, and fires at the next tick")
+    func timerSkipsAnItemBeingWritten() async throws {
+        let clock = ManualClock(Self.t0)
+        try await TestServer.with(clock: clock) { server in
+            let id: String = try await server.withClient { admin in
+                try await admin.call("WORKFLOW.LOAD", timedYAML)
+                return try await admin.call("ITEM.CREATE", "timed", "Regional transport compact")["id"]?.stringValue ?? ""
+            }
+            clock.advance(by: 3600)
+            // A command's write, by hand, as the store orders it: the item's row first, then the
+            // item's timers (a transition replaces them).
+            let logger = TestDatabase.logger
+            let command = try await PostgresConnection.connect(configuration: try server.url.connectionConfiguration(), id: 1, logger: logger)
+            do {
+                try await command.query("BEGIN", logger: logger)
+                try await command.query("SELECT 1 FROM items WHERE id = \(id) FOR UPDATE", logger: logger)
+                let tick = Task { try await server.scheduler.tick() }
+                // Long enough for a claim that waits for the item to be waiting when the timers go.
+                try await Task.sleep(for: .milliseconds(300))
+                try await command.query("DELETE FROM timers WHERE item_id = \(id)", logger: logger)
+                #expect(try await tick.value.isEmpty, "the reminder of an item being written waits for a later tick")
+                try await command.query("ROLLBACK", logger: logger)
+            } catch {
+                try? await command.close()
+                throw error
+            }
+            try await command.close()
+            let fired = try await server.scheduler.tick()
+            #expect(fired.map(\.item) == [id] && fired.first?.event?.type == "reminder")
         }
     }
 
