@@ -62,23 +62,39 @@ public final class Store: Sendable {
     /// Runs `body` with a connection: one of this event loop's own when the caller runs on a
     /// loop that has them (a session's command), otherwise one from the shared pool. While
     /// `body` runs the connection is the task's `held` one.
+    ///
+    /// A connection whose prepared statements no longer fit the tables (a column's type changed
+    /// under them, in a migration during a rolling upgrade) is refused by PostgreSQL for as long
+    /// as it lives, and only a new connection prepares them anew. It is closed, and `body` runs
+    /// again on another connection: a transaction that was refused was rolled back, so nothing
+    /// it did is kept. Each attempt closes one stale connection; after `staleAttempts` the
+    /// error is the caller's (`UNAVAILABLE ... try again`).
     func withConnection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
         let holding: @Sendable (PostgresConnection) async throws -> T = { connection in
             do {
                 return try await Self.$held.withValue(connection) { try await body(connection) }
-            } catch let error as PSQLError where Self.isStaleStatement(sqlState: error.serverInfo?[.sqlState], message: error.serverInfo?[.message]) {
-                // The connection's prepared statements no longer fit the tables (a column's
-                // type changed under them): PostgreSQL refuses them for as long as they live,
-                // and only a new connection prepares them anew.
+            } catch let error as PSQLError where Self.isStaleStatement(error) {
                 try? await connection.close()
                 throw error
             }
         }
-        if let pool = loopPools?.current() {
-            return try await pool.withConnection(holding)
+        var attempt = 1
+        while true {
+            do {
+                if let pool = loopPools?.current() {
+                    return try await pool.withConnection(holding)
+                }
+                return try await client.withConnection(holding)
+            } catch let error as PSQLError where Self.isStaleStatement(error) && attempt < Self.staleAttempts && !Task.isCancelled {
+                attempt += 1
+                logger.notice("a statement prepared before the tables changed was refused; its connection is closed, running again on another")
+            }
         }
-        return try await client.withConnection(holding)
     }
+
+    /// How many connections one store operation tries when each refuses a statement prepared
+    /// before the tables changed: more than a pool holds (a loop's share or the shared pool).
+    static let staleAttempts = 32
 
     /// The connection the current task holds in `read` or `transaction`. A read nested in
     /// them (a workflow definition not cached yet, looked up in the middle of a command) runs
@@ -166,8 +182,8 @@ public final class Store: Sendable {
         // A deadlock, a serialization failure, a lock not granted within lock_timeout: the
         // transaction was rolled back and nothing was written; trying again can succeed.
         case "40P01", "40001", "55P03": return .unavailable("\(message); nothing was written, try again")
-        // A statement prepared before a migration changed a column's type under it; its
-        // connection is closed (`withConnection`), so the next attempt prepares it anew.
+        // A statement prepared before a migration changed a column's type under it, on every
+        // connection `withConnection` tried; each was closed, so the next attempt prepares anew.
         case "0A000" where isStaleStatement(sqlState: state, message: message):
             return .unavailable("\(message): the tables changed under a prepared statement; try again")
         // Connection exceptions, insufficient resources, operator intervention (shutdown,
@@ -182,6 +198,10 @@ public final class Store: Sendable {
     /// it was prepared: it stays refused until the statement is prepared again.
     static func isStaleStatement(sqlState: String?, message: String?) -> Bool {
         sqlState == "0A000" && (message ?? "").hasPrefix("cached plan must not change result type")
+    }
+
+    static func isStaleStatement(_ error: PSQLError) -> Bool {
+        isStaleStatement(sqlState: error.serverInfo?[.sqlState], message: error.serverInfo?[.message])
     }
 
     static func isUniqueViolation(_ error: any Error, constraint: String) -> Bool {
