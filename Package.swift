@@ -150,6 +150,7 @@ let package = Package(
             dependencies: [
                 "DocketServer", "DocketClient", "DocketWire", "DocketStore", "DocketCore", "DocketTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -170,6 +171,7 @@ let package = Package(
                 "DocketStore", "DocketCore", "DocketTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
     ]

@@ -17,41 +17,72 @@ extension Store {
     /// deletes it. Returns nil when nothing is due. Each timer fires exactly once, however many
     /// instances run this at once.
     ///
-    /// The claim locks the timer and its item together, skipping a timer when either is held:
-    /// by another instance claiming it, or by a command writing the item. A command locks the
-    /// item first and then deletes the item's timers, so a claim that held the timer and then
-    /// waited for the item would deadlock with it (PostgreSQL breaks that after a second,
-    /// failing one of the two). A skipped timer fires at a later tick.
+    /// The claim locks the timer's item, skipping items another transaction holds (another
+    /// instance firing one of its timers, or a command writing it), and only then takes the
+    /// timer by deleting it: the order a command's write takes them in (the item's row, then
+    /// its timers). A claim that held the timer and then waited for the item would deadlock
+    /// with such a command; one that held a timer it skipped could deadlock across instances.
+    /// A skipped timer fires at a later tick.
     public func fireNextDueTimer(now: Date) async throws -> FiredTimer? {
-        let fired: FiredTimer? = try await transaction { connection in
+        while true {
+            switch try await claimDueTimer(now: now) {
+            case .nothingDue:
+                return nil
+            case .gone:
+                // Deleted by the item's previous holder, which committed after the claim's
+                // query had read the row: look again.
+                continue
+            case let .fired(fired, refusal):
+                if let refusal {
+                    logger.notice("timer refused", metadata: ["docket.item": "\(fired.item)", "docket.timer": "\(fired.kind) \(fired.name)", "docket.refusal": "\(refusal)"])
+                }
+                if fired.event != nil { eventsWritten.signal() }
+                return fired
+            }
+        }
+    }
+
+    private enum TimerClaim: Sendable {
+        case nothingDue
+        /// The timer read was deleted before its item's lock was had.
+        case gone
+        case fired(FiredTimer, refusal: String?)
+    }
+
+    private func claimDueTimer(now: Date) async throws -> TimerClaim {
+        try await transaction { connection in
             let claimed = try await connection.query("""
                 SELECT t.id, t.item_id, t.round, t.kind, t.name FROM timers t JOIN items i ON i.id = t.item_id
                 WHERE t.fire_at <= docket_ts(\(now.epochMicroseconds))
-                ORDER BY t.fire_at, t.id LIMIT 1 FOR UPDATE OF t, i SKIP LOCKED
+                ORDER BY t.fire_at, t.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED
                 """, logger: self.queryLogger)
             var timer: (Int64, String, Int, String, String)?
             for try await row in claimed.decode((Int64, String, Int, String, String).self) { timer = row }
-            guard let (timerID, itemID, round, kind, name) = timer else { return nil }
-            try await connection.query("DELETE FROM timers WHERE id = \(timerID)", logger: self.queryLogger)
+            guard let (timerID, itemID, round, kind, name) = timer else { return .nothingDue }
+            // The timer row is as the query's snapshot had it: if the item's previous holder
+            // deleted it and committed meanwhile, it is gone, and nothing is fired.
+            var deleted = false
+            for try await _ in try await connection.query("DELETE FROM timers WHERE id = \(timerID) RETURNING id", logger: self.queryLogger) {
+                deleted = true
+            }
+            guard deleted else { return .gone }
             let row = try await self.lockItem(connection, id: itemID)
             var fired = FiredTimer(item: itemID, kind: kind, name: name, event: nil, problem: nil)
             guard row.snapshot.round == round else {
                 fired.problem = "obsolete: the item has left the state the timer was set in"
-                return fired
+                return .fired(fired, refusal: nil)
             }
             let command: Command = kind == "reminder" ? .remind(index: Int(name) ?? 0) : .fire(transition: name)
             do {
                 let applied = try await self.applyLocked(connection, row: row, command: command, actor: .system, ifVersion: nil,
                                                          key: nil, commandText: Self.describe(command, id: itemID), now: now)
                 fired.event = applied.event
+                return .fired(fired, refusal: nil)
             } catch let StoreError.denied(decision) {
                 fired.problem = decision.refusal
-                self.logger.notice("timer refused", metadata: ["docket.item": "\(itemID)", "docket.timer": "\(kind) \(name)", "docket.refusal": "\(decision.refusal)"])
+                return .fired(fired, refusal: decision.refusal)
             }
-            return fired
         }
-        if fired?.event != nil { eventsWritten.signal() }
-        return fired
     }
 
     /// Fires every timer due at `now`; returns what fired.

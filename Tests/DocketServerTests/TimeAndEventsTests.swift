@@ -4,6 +4,7 @@ import DocketServer
 import DocketTestSupport
 import DocketWire
 import Foundation
+import NIOConcurrencyHelpers
 import PostgresNIO
 import Testing
 
@@ -101,9 +102,16 @@ struct TimeAndEventsTests {
             do {
                 try await command.query("BEGIN", logger: logger)
                 try await command.query("SELECT 1 FROM items WHERE id = \(id) FOR UPDATE", logger: logger)
-                let tick = Task { try await server.scheduler.tick() }
-                // Long enough for a claim that waits for the item to be waiting when the timers go.
-                try await Task.sleep(for: .milliseconds(300))
+                // The tick ends while the item is held: it neither waits for the item nor keeps
+                // its timer locked.
+                let done = NIOLockedValueBox(false)
+                let tick = Task {
+                    defer { done.withLockedValue { $0 = true } }
+                    return try await server.scheduler.tick()
+                }
+                let until = ContinuousClock.now + .seconds(20)
+                while !done.withLockedValue({ $0 }), ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(10)) }
+                #expect(done.withLockedValue { $0 }, "the tick waited for the item a command holds")
                 try await command.query("DELETE FROM timers WHERE item_id = \(id)", logger: logger)
                 #expect(try await tick.value.isEmpty, "the reminder of an item being written waits for a later tick")
                 try await command.query("ROLLBACK", logger: logger)
