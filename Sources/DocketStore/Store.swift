@@ -66,9 +66,12 @@ public final class Store: Sendable {
     /// A connection whose prepared statements no longer fit the tables (a column's type changed
     /// under them, in a migration during a rolling upgrade) is refused by PostgreSQL for as long
     /// as it lives, and only a new connection prepares them anew. It is closed, and `body` runs
-    /// again on another connection: a transaction that was refused was rolled back, so nothing
-    /// it did is kept. Each attempt closes one stale connection; after `staleAttempts` the
-    /// error is the caller's (`UNAVAILABLE ... try again`).
+    /// again on another connection. A transaction that was refused was rolled back, so nothing
+    /// it did is kept. A `read` body's statements commit one by one, so such a body must not go
+    /// on to a statement that can be refused after one that wrote (the optimistic apply
+    /// returns as soon as its write commits); PostgreSQL refuses the statement at Bind, before
+    /// it runs. Each attempt closes one stale connection; after `staleAttempts` the error is
+    /// the caller's (`UNAVAILABLE ... try again`).
     func withConnection<T: Sendable>(_ body: @Sendable @escaping (PostgresConnection) async throws -> T) async throws -> T {
         let holding: @Sendable (PostgresConnection) async throws -> T = { connection in
             do {
@@ -93,7 +96,10 @@ public final class Store: Sendable {
     }
 
     /// How many connections one store operation tries when each refuses a statement prepared
-    /// before the tables changed: more than a pool holds (a loop's share or the shared pool).
+    /// before the tables changed: more than a pool holds with the default `--pool-size` (a
+    /// loop's share, or the shared pool's 20). With a larger pool a command can meet this many
+    /// stale connections in a row and answer `UNAVAILABLE ... try again`, as every command did
+    /// before.
     static let staleAttempts = 32
 
     /// The connection the current task holds in `read` or `transaction`. A read nested in
