@@ -22,7 +22,8 @@ extension Store {
     /// timer by deleting it: the order a command's write takes them in (the item's row, then
     /// its timers). A claim that held the timer and then waited for the item would deadlock
     /// with such a command; one that held a timer it skipped could deadlock across instances.
-    /// A skipped timer fires at a later tick.
+    /// (The query names `items` first too, so its table locks come in the write's order.) A
+    /// skipped timer fires at a later claim, usually the next tick.
     public func fireNextDueTimer(now: Date) async throws -> FiredTimer? {
         while true {
             switch try await claimDueTimer(now: now) {
@@ -52,7 +53,7 @@ extension Store {
     private func claimDueTimer(now: Date) async throws -> TimerClaim {
         try await transaction { connection in
             let claimed = try await connection.query("""
-                SELECT t.id, t.item_id, t.round, t.kind, t.name FROM timers t JOIN items i ON i.id = t.item_id
+                SELECT t.id, t.item_id, t.round, t.kind, t.name FROM items i JOIN timers t ON t.item_id = i.id
                 WHERE t.fire_at <= docket_ts(\(now.epochMicroseconds))
                 ORDER BY t.fire_at, t.id LIMIT 1 FOR UPDATE OF i SKIP LOCKED
                 """, logger: self.queryLogger)

@@ -92,7 +92,7 @@ struct TimeAndEventsTests {
         try await TestServer.with(clock: clock) { server in
             let id: String = try await server.withClient { admin in
                 try await admin.call("WORKFLOW.LOAD", timedYAML)
-                return try await admin.call("ITEM.CREATE", "timed", "Regional transport compact")["id"]?.stringValue ?? ""
+                return try #require(try await admin.call("ITEM.CREATE", "timed", "Regional transport compact")["id"]?.stringValue)
             }
             clock.advance(by: 3600)
             // A command's write, by hand, as the store orders it: the item's row first, then the
@@ -109,11 +109,18 @@ struct TimeAndEventsTests {
                     defer { done.withLockedValue { $0 = true } }
                     return try await server.scheduler.tick()
                 }
-                let until = ContinuousClock.now + .seconds(20)
-                while !done.withLockedValue({ $0 }), ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(10)) }
-                #expect(done.withLockedValue { $0 }, "the tick waited for the item a command holds")
-                try await command.query("DELETE FROM timers WHERE item_id = \(id)", logger: logger)
-                #expect(try await tick.value.isEmpty, "the reminder of an item being written waits for a later tick")
+                do {
+                    let until = ContinuousClock.now + .seconds(20)
+                    while !done.withLockedValue({ $0 }), ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(10)) }
+                    #expect(done.withLockedValue { $0 }, "the tick waited for the item a command holds")
+                    try await command.query("DELETE FROM timers WHERE item_id = \(id)", logger: logger)
+                    #expect(try await tick.value.isEmpty, "the reminder of an item being written waits for a later tick")
+                } catch {
+                    // Not left running past the server.
+                    tick.cancel()
+                    _ = try? await tick.value
+                    throw error
+                }
                 try await command.query("ROLLBACK", logger: logger)
             } catch {
                 try? await command.close()
